@@ -1,0 +1,102 @@
+"""Validation of connection settings, before any request is sent (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from urllib.parse import urlsplit
+
+from airflow_provider_posthog_recordings.errors import PostHogConfigError
+
+DEFAULT_HOST = "https://us.posthog.com"
+_INGESTION_HOSTS = {"us.i.posthog.com", "eu.i.posthog.com"}
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_host(host: str | None, *, allow_insecure_http: bool = False) -> str:
+    """Return ``scheme://host[:port]`` without a trailing slash.
+
+    Raises:
+        PostHogConfigError: no scheme, a scheme other than http(s), an ingestion host, a path,
+            or plain ``http://`` to anything but loopback without ``allow_insecure_http``
+            (the key would travel in clear text).
+    """
+    text = (host or "").strip() or DEFAULT_HOST
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PostHogConfigError(
+            f"host {text!r} must start with https:// (for example {DEFAULT_HOST} or "
+            "https://eu.posthog.com)"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise PostHogConfigError(
+            f"host {text!r} must be only scheme and host (no path such as /api or /project/1)"
+        )
+    hostname = parts.hostname.lower()
+    if hostname in _INGESTION_HOSTS:
+        raise PostHogConfigError(
+            f"{hostname} is PostHog's ingestion host and does not serve this API: use "
+            f"https://{hostname.replace('.i.', '.')} instead"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(hostname):
+        raise PostHogConfigError(
+            f"host {text!r} uses plain http, which would send the API key unencrypted; use "
+            "https, or set allow_insecure_http in the connection extra if you really mean it"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise PostHogConfigError(f"host {text!r} has an invalid port") from None
+    netloc = hostname if ":" not in hostname else f"[{hostname}]"
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def validate_project_id(project_id: object) -> int:
+    """Return the project id as a positive int.
+
+    Raises:
+        PostHogConfigError: when missing, not a whole number, or not positive.
+    """
+    if project_id is None or (isinstance(project_id, str) and not project_id.strip()):
+        raise PostHogConfigError(
+            "the PostHog project id is missing: set project_id in the connection extra "
+            "(the number in https://us.posthog.com/project/<id>)"
+        )
+    if isinstance(project_id, bool):
+        raise PostHogConfigError(f"project id must be a number, not {project_id!r}")
+    try:
+        value = int(str(project_id).strip())
+    except ValueError:
+        raise PostHogConfigError(
+            f"project id must be a number (the <id> in /project/<id>), not {project_id!r}"
+        ) from None
+    if value <= 0:
+        raise PostHogConfigError(f"project id must be a positive number, not {value}")
+    return value
+
+
+def validate_api_key(api_key: str | None) -> str:
+    """Return the key stripped; refuse an empty one (the key itself is never echoed)."""
+    key = (api_key or "").strip()
+    if not key:
+        raise PostHogConfigError(
+            "the PostHog personal API key is missing: put it in the connection's password field"
+        )
+    if any(ch.isspace() for ch in key):
+        raise PostHogConfigError("the PostHog personal API key contains whitespace")
+    return key
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, non-reversible id of a key, for grouping (never the key itself)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:12]

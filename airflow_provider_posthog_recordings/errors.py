@@ -1,0 +1,170 @@
+"""Errors raised by the PostHog client.
+
+Every HTTP failure becomes a :class:`PostHogAPIError` (or one of its subclasses) in exactly
+one place, :func:`api_error_from_response`, so messages always say the same things: the method,
+the path, the status, PostHog's own ``detail``/``code`` and a hint on what to check. The API key
+never appears in any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PostHogError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class PostHogConfigError(PostHogError, ValueError):
+    """Bad configuration or input, detected before any request is sent."""
+
+
+class PostHogConnectionError(PostHogError):
+    """The server could not be reached (or kept dropping the connection) after all retries."""
+
+
+class PostHogPaginationError(PostHogError):
+    """The server's pagination cannot be followed safely (foreign host, a loop, ...)."""
+
+
+class PostHogAPIError(PostHogError):
+    """PostHog answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        method: the HTTP method of the request.
+        path: the path of the request (no query string, no host).
+        detail: PostHog's ``detail`` (or ``error``) text, if any.
+        code: PostHog's ``code``, if any (e.g. ``permission_denied``).
+        attr: the request field PostHog blames, if any.
+        hint: what the user should check.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        detail: str | None = None,
+        code: str | None = None,
+        attr: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.detail = detail
+        self.code = code
+        self.attr = attr
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        text = f"PostHog API {self.method} {self.path} answered {self.status}"
+        if self.code:
+            text += f" ({self.code})"
+        if self.detail:
+            text += f": {self.detail}"
+        if self.attr:
+            text += f" [field: {self.attr}]"
+        if self.hint:
+            text += f". Hint: {self.hint}"
+        return text
+
+
+class PostHogValidationError(PostHogAPIError):
+    """400: PostHog refused the request's content."""
+
+
+class PostHogAuthError(PostHogAPIError):
+    """401 or 403: bad key, missing scope, or no access to the project."""
+
+
+class PostHogNotFoundError(PostHogAPIError):
+    """404: the object (or the project, or the route) does not exist."""
+
+
+class PostHogRateLimitError(PostHogAPIError):
+    """429 after all retries."""
+
+
+class PostHogServerError(PostHogAPIError):
+    """5xx after all retries (or on a request that is not safe to retry)."""
+
+
+_CLASS_BY_STATUS: dict[int, type[PostHogAPIError]] = {
+    400: PostHogValidationError,
+    401: PostHogAuthError,
+    403: PostHogAuthError,
+    404: PostHogNotFoundError,
+    429: PostHogRateLimitError,
+}
+
+
+def _hint(status: int, detail: str, path: str) -> str | None:
+    lowered = detail.lower()
+    if status == 401:
+        return (
+            "check the personal API key (it starts with 'phx_'; a project key 'phc_' does not "
+            "work) and that the host is the app host (https://us.posthog.com or "
+            "https://eu.posthog.com), not an ingestion host (*.i.posthog.com)"
+        )
+    if status == 403:
+        if "scope" in lowered:
+            return "give the personal API key the scope named above in PostHog's settings"
+        if "project" in lowered:
+            return "check the connection's project_id and the projects this key may access"
+        if "personal api key" in lowered:
+            return "this endpoint refuses personal API keys"
+        return "check the key's scopes and project access"
+    if status == 404:
+        if "/session_recordings/" in path and not path.endswith("session_recordings/"):
+            return "the object does not exist (never existed, expired, or was deleted)"
+        return "check the connection's project_id and host (US and EU clouds are separate)"
+    if status == 429:
+        return "PostHog's rate limit for this key was still exceeded after all retries"
+    if status >= 500:
+        return "PostHog had a server error; retrying later usually helps"
+    return None
+
+
+def api_error_from_response(
+    *, status: int, method: str, path: str, body: Any, secret: str | None = None
+) -> PostHogAPIError:
+    """Build the typed error for an error answer.
+
+    Args:
+        status: HTTP status.
+        method: HTTP method.
+        path: request path without host and query.
+        body: the parsed JSON body, or the raw text when it was not JSON.
+        secret: a value (the API key) to scrub from anything the server echoed.
+
+    Returns:
+        The :class:`PostHogAPIError` subclass that fits the status.
+    """
+    detail: str | None = None
+    code: str | None = None
+    attr: str | None = None
+    if isinstance(body, dict):
+        raw_detail = body.get("detail", body.get("error"))
+        detail = None if raw_detail is None else str(raw_detail)
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+        attr = body.get("attr") if isinstance(body.get("attr"), str) else None
+    elif isinstance(body, str) and body.strip():
+        detail = " ".join(body.split())[:200]
+    if detail and secret:
+        detail = detail.replace(secret, "***")
+    cls = _CLASS_BY_STATUS.get(status)
+    if cls is None:
+        cls = PostHogServerError if status >= 500 else PostHogAPIError
+    return cls(
+        status=status,
+        method=method,
+        path=path,
+        detail=detail,
+        code=code,
+        attr=attr,
+        hint=_hint(status, detail or "", path),
+    )

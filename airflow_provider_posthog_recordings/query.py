@@ -1,0 +1,219 @@
+"""Building the query string of the recordings list (pure, no I/O).
+
+PostHog wants complex values as JSON text (``distinct_ids=["a","b"]``), and silently looks
+only at the last three days when ``date_from`` is missing. :class:`RecordingsQuery` validates
+what a user asks for, refuses unknown names (a typo such as ``date_form`` would otherwise
+fall back to that 3-day window without a word), and encodes it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from airflow_provider_posthog_recordings.errors import PostHogConfigError
+
+RecordingOrder = Literal[
+    "start_time",
+    "duration",
+    "recording_duration",
+    "active_seconds",
+    "inactive_seconds",
+    "console_error_count",
+    "click_count",
+    "keypress_count",
+    "mouse_activity_count",
+    "activity_score",
+    "recording_ttl",
+]
+
+_RELATIVE_DATE = re.compile(r"^-?\d+[hdwmyHMs]$|^all$|^mStart$|^dStart$|^wStart$|^yStart$")
+
+#: Parameters the client sets itself; users choose the page size with ``page_size``.
+PAGINATION_PARAMS = frozenset({"limit", "offset", "after"})
+
+DateValue = datetime | date | str
+
+
+def _check_date(value: DateValue | None) -> DateValue | None:
+    if value is None or isinstance(value, datetime | date):
+        return value
+    text = value.strip()
+    if _RELATIVE_DATE.match(text):
+        return text
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a relative date such as '-7d' or '-24h' nor an ISO date"
+        ) from None
+    return text
+
+
+def encode_date(value: DateValue) -> str:
+    """Encode a date bound for PostHog: ISO 8601 in UTC, or the relative text as given.
+
+    A naive datetime is taken as UTC.
+    """
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def encode_value(name: str, value: Any) -> str:
+    """Encode one query parameter value as PostHog expects it.
+
+    Raises:
+        PostHogConfigError: for a value that has no sensible encoding.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return encode_date(value)
+    if isinstance(value, list | tuple | dict):
+        try:
+            return json.dumps(value, separators=(",", ":"), default=_json_default)
+        except TypeError as exc:
+            raise PostHogConfigError(f"query parameter {name!r}: {exc}") from None
+    raise PostHogConfigError(
+        f"query parameter {name!r} has a value of type {type(value).__name__}, which cannot "
+        "be sent to PostHog: use a string, number, boolean, date, list or dict"
+    )
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return encode_date(value)
+    raise TypeError(f"value of type {type(value).__name__} is not JSON serialisable")
+
+
+class RecordingsQuery(BaseModel):
+    """Filters of the recordings list.
+
+    Every field maps to the API parameter of the same name, except ``distinct_id`` (a
+    convenience that is sent inside ``distinct_ids``) and ``extra_params`` (sent as they are,
+    for API parameters newer than this package).
+
+    Attributes:
+        date_from: start of the window: relative (``-30d``) or a date/datetime. Without it
+            PostHog only looks at the last 3 days.
+        date_to: end of the window (default: now).
+        distinct_ids: recordings of these distinct ids.
+        distinct_id: one distinct id (added to ``distinct_ids``).
+        person_uuid: recordings of this person.
+        session_ids: these recordings (PostHog then ignores the date window).
+        properties, events, actions, console_log_filters: PostHog filter lists.
+        operand: ``AND`` or ``OR`` between filters.
+        filter_test_accounts: hide internal/test users.
+        hide_viewed_recordings: ``current-user`` or ``any-user``.
+        order: sort field; order_direction: ``ASC`` or ``DESC``.
+        extra_params: other API parameters, sent as they are (lists/dicts as JSON text).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    date_from: DateValue | None = None
+    date_to: DateValue | None = None
+    distinct_ids: list[str] | None = None
+    distinct_id: str | None = None
+    person_uuid: str | None = None
+    session_ids: list[str] | None = None
+    properties: list[dict[str, Any]] | None = None
+    events: list[dict[str, Any]] | None = None
+    actions: list[dict[str, Any]] | None = None
+    console_log_filters: list[dict[str, Any]] | None = None
+    operand: Literal["AND", "OR"] | None = None
+    filter_test_accounts: bool | None = None
+    hide_viewed_recordings: Literal["current-user", "any-user"] | None = None
+    order: RecordingOrder | None = None
+    order_direction: Literal["ASC", "DESC"] | None = None
+    extra_params: dict[str, Any] | None = None
+
+    _check_dates = field_validator("date_from", "date_to")(_check_date)
+
+    @field_validator("extra_params")
+    @classmethod
+    def _no_pagination(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value and PAGINATION_PARAMS & value.keys():
+            raise ValueError("limit/offset/after are set by the client: use page_size instead")
+        return value
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> RecordingsQuery:
+        start, end = self.date_from, self.date_to
+        both_datetimes = isinstance(start, datetime) and isinstance(end, datetime)
+        if both_datetimes and _as_aware(start) > _as_aware(end):  # type: ignore[arg-type]
+            raise ValueError(f"date_from ({start}) is after date_to ({end})")
+        return self
+
+    @classmethod
+    def parse(cls, value: RecordingsQuery | Mapping[str, Any] | None) -> RecordingsQuery:
+        """Accept a query, a plain dict of API parameters, or None (no filter).
+
+        Raises:
+            PostHogConfigError: for unknown names or invalid values, naming each problem.
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, RecordingsQuery):
+            return value
+        if not isinstance(value, Mapping):
+            raise PostHogConfigError(
+                "a recordings query must be a RecordingsQuery or a dict, "
+                f"not {type(value).__name__}"
+            )
+        pagination = PAGINATION_PARAMS & set(value)
+        if pagination:
+            raise PostHogConfigError(
+                f"query must not set {sorted(pagination)}: the client paginates itself "
+                "(choose the page size with page_size)"
+            )
+        try:
+            return cls.model_validate(dict(value))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'query'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            known = ", ".join(sorted(cls.model_fields))
+            raise PostHogConfigError(
+                f"invalid recordings query: {problems} (known parameters: {known})"
+            ) from None
+
+    def to_params(self) -> dict[str, str]:
+        """Encode as query-string parameters (JSON text for lists and dicts)."""
+        raw = self.model_dump(exclude_none=True, exclude={"distinct_id", "extra_params"})
+        if self.distinct_id is not None:
+            ids = list(raw.get("distinct_ids") or [])
+            if self.distinct_id not in ids:
+                ids.append(self.distinct_id)
+            raw["distinct_ids"] = ids
+        params = {name: encode_value(name, value) for name, value in raw.items()}
+        for name, value in (self.extra_params or {}).items():
+            params[name] = encode_value(name, value)
+        return params
+
+    def with_window(
+        self, date_from: DateValue | None, date_to: DateValue | None
+    ) -> RecordingsQuery:
+        """Return a copy with the given window (None keeps the current bound)."""
+        update: dict[str, Any] = {}
+        if date_from is not None:
+            update["date_from"] = date_from
+        if date_to is not None:
+            update["date_to"] = date_to
+        return self.model_validate({**self.model_dump(exclude_none=True), **update})
+
+
+def _as_aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,94 @@
+"""Client-side rate limiting shared by every client of one process that uses the same key.
+
+PostHog counts requests per key in a one-minute window (240/min for recordings and playlists,
+12 to 100/min for listing recordings, by plan). A token bucket with a burst of B tokens can send
+B + rate*60 requests in its first minute and so overshoot such a window; this limiter instead
+keeps the send times of the last ``per_minute`` requests and never lets more than that many go
+in any 60 seconds, which is exactly what the server checks. When the server throttles anyway
+(another process uses the key), :meth:`SlidingWindowLimiter.pause` holds every thread back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+WINDOW_SECONDS = 60.0
+
+
+class SlidingWindowLimiter:
+    """At most ``per_minute`` acquisitions in any 60-second window; thread-safe.
+
+    Args:
+        per_minute: the budget; None or 0 means unlimited (only pauses apply).
+        clock: monotonic clock in seconds (injectable for tests).
+        sleep: sleep function (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        per_minute: int | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute is not None and per_minute < 0:
+            raise ValueError("per_minute must be positive, or None for no limit")
+        self.per_minute = per_minute or None
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0
+
+    def _delay_locked(self, now: float) -> float:
+        delay = max(0.0, self._paused_until - now)
+        if self.per_minute is None:
+            return delay
+        while self._sent and self._sent[0] <= now - WINDOW_SECONDS:
+            self._sent.popleft()
+        if len(self._sent) >= self.per_minute:
+            delay = max(delay, self._sent[0] + WINDOW_SECONDS - now)
+        return delay
+
+    def acquire(self) -> float:
+        """Block until a request may be sent, record it, and return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                delay = self._delay_locked(now)
+                if delay <= 0:
+                    if self.per_minute is not None:
+                        self._sent.append(now)
+                    self.waited_seconds += waited
+                    return waited
+            self._sleep(delay)
+            waited += delay
+
+    def pause(self, seconds: float) -> None:
+        """Hold every acquisition back for ``seconds`` from now (after a 429)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
+_SHARED: dict[tuple[str, str, int | None], SlidingWindowLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(scope: str, key_id: str, per_minute: int | None) -> SlidingWindowLimiter:
+    """The process-wide limiter for one (endpoint scope, key, budget).
+
+    ``key_id`` must identify the key without being it (a hash), so that the registry holds no
+    secret.
+    """
+    with _SHARED_LOCK:
+        slot = (scope, key_id, per_minute)
+        limiter = _SHARED.get(slot)
+        if limiter is None:
+            limiter = SlidingWindowLimiter(per_minute)
+            _SHARED[slot] = limiter
+        return limiter
