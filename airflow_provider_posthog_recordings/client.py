@@ -81,7 +81,8 @@ class Answer:
     after_ambiguous: bool = False
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Split an iterable into lists of at most ``size`` items, lazily."""
     batch: list[T] = []
     for item in items:
         batch.append(item)
@@ -430,7 +431,7 @@ class PostHogClient:
     def existing_recording_ids(self, recording_ids: Iterable[str]) -> set[str]:
         """Which of these recordings exist (one list request per 500 ids, any age)."""
         found: set[str] = set()
-        for batch in _chunks(list(dict.fromkeys(recording_ids)), 500):
+        for batch in chunked(list(dict.fromkeys(recording_ids)), 500):
             query = RecordingsQuery(session_ids=batch)
             found.update(rec.id for rec in self.iter_recordings(query, page_size=len(batch)))
         return found
@@ -442,7 +443,7 @@ class PostHogClient:
         the server refuses bulk actions. Recordings that do not exist are skipped.
         """
         marked = 0
-        for batch in _chunks(dict.fromkeys(recording_ids), BULK_VIEWED_CAP):
+        for batch in chunked(dict.fromkeys(recording_ids), BULK_VIEWED_CAP):
             body = self._bulk("recordings.bulk_viewed", "session_recordings/bulk_viewed/", batch)
             if body is not None:
                 marked += int(body.get("viewed_count", len(batch)))
@@ -494,8 +495,8 @@ class PostHogClient:
             A :class:`DeleteResult` with the deleted, already-gone and failed ids.
         """
         total = DeleteResult()
-        for batch in _chunks(dict.fromkeys(recording_ids), BULK_DELETE_CAP):
-            total = total.merge(self._delete_batch(batch))
+        for batch in chunked(dict.fromkeys(recording_ids), BULK_DELETE_CAP):
+            total.absorb(self._delete_batch(batch))
             if on_progress is not None:
                 on_progress(total)
         return total
@@ -507,7 +508,7 @@ class PostHogClient:
         if answer is None:
             result = DeleteResult()
             for single in self._map(self._delete_one_safely, batch):
-                result = result.merge(single)
+                result.absorb(single)
             return result
         body = answer.body if isinstance(answer.body, dict) else {}
         deleted_count = int(body.get("deleted_count", 0))
@@ -666,7 +667,7 @@ class PostHogClient:
         """Add recordings to a collection playlist (adding twice is harmless); return count sent."""
         sent = 0
         base = f"session_recording_playlists/{_id(short_id)}/recordings/"
-        for batch in _chunks(dict.fromkeys(recording_ids), PLAYLIST_BULK_CAP):
+        for batch in chunked(dict.fromkeys(recording_ids), PLAYLIST_BULK_CAP):
             sent += len(batch)
             if self._bulk("playlist.bulk_add", f"{base}bulk_add/", batch) is not None:
                 continue
@@ -685,7 +686,7 @@ class PostHogClient:
         """
         removed = 0
         base = f"session_recording_playlists/{_id(short_id)}/recordings/"
-        for batch in _chunks(dict.fromkeys(recording_ids), PLAYLIST_BULK_CAP):
+        for batch in chunked(dict.fromkeys(recording_ids), PLAYLIST_BULK_CAP):
             if self._bulk("playlist.bulk_delete", f"{base}bulk_delete/", batch) is not None:
                 removed += len(batch)
                 continue

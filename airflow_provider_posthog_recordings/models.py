@@ -155,13 +155,11 @@ class DeleteResult(BaseModel):
         """Recordings that no longer exist: deleted now or already gone."""
         return len(self.deleted) + len(self.already_gone)
 
-    def merge(self, other: DeleteResult) -> DeleteResult:
-        """Return a new result holding both."""
-        return DeleteResult(
-            deleted=self.deleted + other.deleted,
-            already_gone=self.already_gone + other.already_gone,
-            failed={**self.failed, **other.failed},
-        )
+    def absorb(self, other: DeleteResult) -> None:
+        """Add ``other``'s ids to this result (in place)."""
+        self.deleted.extend(other.deleted)
+        self.already_gone.extend(other.already_gone)
+        self.failed.update(other.failed)
 
 
 class PlaylistChangeResult(BaseModel):

@@ -47,12 +47,12 @@ def _check_date(value: DateValue | None) -> DateValue | None:
     if _RELATIVE_DATE.match(text):
         return text
     try:
-        datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
             f"{value!r} is neither a relative date such as '-7d' or '-24h' nor an ISO date"
         ) from None
-    return text
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def encode_date(value: DateValue) -> str:
