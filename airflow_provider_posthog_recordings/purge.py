@@ -145,6 +145,11 @@ def purge_query(settings: PurgeSettings, cutoff: datetime) -> RecordingsQuery:
             "a purge query cannot use session_ids (PostHog ignores the date window with them); "
             "delete explicit ids with PostHogDeleteRecordingsOperator"
         )
+    if base.date_to is not None and not isinstance(base.date_to, datetime):
+        raise PostHogConfigError(
+            f"a purge query's date_to must be an ISO datetime, not {base.date_to!r}: the window "
+            "always ends at the cutoff, or earlier when date_to says so"
+        )
     earliest = cutoff - timedelta(days=LONGEST_RETENTION_DAYS)
     date_from: Any = base.date_from or encode_date(earliest)
     date_to = encode_date(cutoff)
