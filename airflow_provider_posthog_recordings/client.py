@@ -252,9 +252,9 @@ class PostHogClient:
         errors = throttles = 0
         ambiguous = False
         while True:
-            self._limiter.acquire()
+            self._limiter.acquire(self._sleep)
             if listing and self._list_limiter is not None:
-                self._list_limiter.acquire()
+                self._list_limiter.acquire(self._sleep)
             with self._count_lock:
                 self._request_count += 1
             started = time.monotonic()

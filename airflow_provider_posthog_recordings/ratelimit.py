@@ -54,8 +54,13 @@ class SlidingWindowLimiter:
             delay = max(delay, self._sent[0] + WINDOW_SECONDS - now)
         return delay
 
-    def acquire(self) -> float:
-        """Block until a request may be sent, record it, and return the seconds waited."""
+    def acquire(self, sleep: Callable[[float], None] | None = None) -> float:
+        """Block until a request may be sent, record it, and return the seconds waited.
+
+        Args:
+            sleep: the caller's sleep function (default: the limiter's own).
+        """
+        do_sleep = sleep or self._sleep
         waited = 0.0
         while True:
             with self._lock:
@@ -66,7 +71,7 @@ class SlidingWindowLimiter:
                         self._sent.append(now)
                     self.waited_seconds += waited
                     return waited
-            self._sleep(delay)
+            do_sleep(delay)
             waited += delay
 
     def pause(self, seconds: float) -> None:
