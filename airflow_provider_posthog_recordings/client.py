@@ -301,6 +301,7 @@ class PostHogClient:
                     cap=max(self.backoff_cap, 300.0),
                     now_epoch=time.time(),
                 )
+                # The pause holds back every thread using this key; the retry waits in acquire().
                 self._limiter.pause(wait)
                 log.warning(
                     "PostHog %s %s was throttled (429); waiting %.1f s (retry %d/%d)",
@@ -310,7 +311,6 @@ class PostHogClient:
                     throttles,
                     self.max_throttle_retries,
                 )
-                self._sleep(wait)
                 continue
             transient = status in RETRYABLE_STATUSES or (200 <= status < 300)
             if transient and idempotent and retry_server_errors and errors < self.max_retries:

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
+#: Slack added to the window: the server counts arrivals, the limiter counts departures.
+SAFETY_MARGIN_SECONDS = 0.5
 
 
 class SlidingWindowLimiter:
@@ -39,40 +41,35 @@ class SlidingWindowLimiter:
         self.per_minute = per_minute or None
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._sent: deque[float] = deque(maxlen=per_minute or None)
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
-    def _delay_locked(self, now: float) -> float:
-        delay = max(0.0, self._paused_until - now)
-        if self.per_minute is None:
-            return delay
-        while self._sent and self._sent[0] <= now - WINDOW_SECONDS:
-            self._sent.popleft()
-        if len(self._sent) >= self.per_minute:
-            delay = max(delay, self._sent[0] + WINDOW_SECONDS - now)
-        return delay
-
     def acquire(self, sleep: Callable[[float], None] | None = None) -> float:
-        """Block until a request may be sent, record it, and return the seconds waited.
+        """Reserve the next slot, sleep until it comes, and return the seconds waited.
+
+        The slot's time is decided once under the lock (no busy loop): at the earliest when
+        the oldest of the last ``per_minute`` slots is a minute old, and not before a pause
+        ends. Slots are handed out in order, so threads never share one.
 
         Args:
             sleep: the caller's sleep function (default: the limiter's own).
         """
-        do_sleep = sleep or self._sleep
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                delay = self._delay_locked(now)
-                if delay <= 0:
-                    if self.per_minute is not None:
-                        self._sent.append(now)
-                    self.waited_seconds += waited
-                    return waited
-            do_sleep(delay)
-            waited += delay
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._paused_until)
+            if self.per_minute is not None:
+                if len(self._sent) >= self.per_minute:
+                    slot = max(slot, self._sent[0] + WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
+                if self._sent:
+                    slot = max(slot, self._sent[-1])
+                self._sent.append(slot)
+            delay = slot - now
+            self.waited_seconds += delay
+        if delay > 0:
+            (sleep or self._sleep)(delay)
+        return delay
 
     def pause(self, seconds: float) -> None:
         """Hold every acquisition back for ``seconds`` from now (after a 429)."""
