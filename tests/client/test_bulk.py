@@ -1,0 +1,93 @@
+"""Bulk endpoints, their caps, and the fallback when a server refuses them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def _posts(emulator: Any, suffix: str) -> list[Any]:
+    return [r for r in emulator.requests if r.method == "POST" and r.path.endswith(suffix)]
+
+
+def test_bulk_delete_sends_100_ids_a_request(posthog: Any, client: Any) -> None:
+    ids = posthog.seed_recordings(250, days=5)
+    result = client.delete_recordings(ids)
+    assert sorted(result.deleted) == sorted(ids)
+    assert [len(r.body["session_recording_ids"]) for r in _posts(posthog, "bulk_delete/")] == [
+        100,
+        100,
+        50,
+    ]
+    assert posthog.recording_ids() == set()
+
+
+def test_ids_already_gone_are_reported_not_failed(posthog: Any, client: Any) -> None:
+    ids = posthog.seed_recordings(10, days=5)
+    posthog.delete_recording(ids[0])
+    result = client.delete_recordings(ids)
+    assert result.already_gone == [ids[0]]
+    assert sorted(result.deleted) == sorted(ids[1:])
+    assert result.failed == {}
+
+
+@pytest.mark.parametrize("bulk_mode", ["refuse", "missing"])
+def test_refused_bulk_falls_back_to_single_deletes_for_the_rest_of_the_run(
+    emulator_factory: Any, client_for: Any, bulk_mode: str
+) -> None:
+    server = emulator_factory(bulk_mode=bulk_mode)
+    ids = server.seed_recordings(130, days=5)
+    client = client_for(server)
+    result = client.delete_recordings(ids)
+    assert sorted(result.deleted) == sorted(ids)
+    assert len(_posts(server, "bulk_delete/")) == 1
+    singles = [r for r in server.requests if r.method == "DELETE"]
+    assert len(singles) == 130
+    assert server.recording_ids() == set()
+
+
+def test_old_server_without_failed_ids(emulator_factory: Any, client_for: Any) -> None:
+    server = emulator_factory(bulk_delete_cap=100, legacy_bulk_response=True)
+    ids = server.seed_recordings(20, days=5)
+    server.delete_recording(ids[3])
+    result = client_for(server).delete_recordings(ids)
+    assert result.done_count == 20 and result.failed == {}
+    assert server.recording_ids() == set()
+
+
+def test_mark_viewed_uses_bulk_viewed_20_at_a_time(posthog: Any, client: Any) -> None:
+    ids = posthog.seed_recordings(45, days=5)
+    assert client.mark_viewed(ids) == 45
+    assert [len(r.body["session_recording_ids"]) for r in _posts(posthog, "bulk_viewed/")] == [
+        20,
+        20,
+        5,
+    ]
+    assert posthog.viewed_ids() == set(ids)
+
+
+def test_mark_viewed_falls_back_to_patch(emulator_factory: Any, client_for: Any) -> None:
+    server = emulator_factory(bulk_mode="refuse")
+    ids = server.seed_recordings(25, days=5)
+    assert client_for(server).mark_viewed([*ids, "missing-id"]) == 25
+    patches = [r for r in server.requests if r.method == "PATCH"]
+    assert len(patches) == 26 and all(r.body == {"viewed": True} for r in patches)
+    assert server.viewed_ids() == set(ids)
+
+
+def test_acceptance_scenario_from_issue_2(emulator_factory: Any, client_for: Any) -> None:
+    """1,200 recordings over a 90-day window, 150 deleted, 30 marked viewed, against a server
+    that refuses bulk actions to personal keys and throttles every ninth answer."""
+    server = emulator_factory(bulk_mode="refuse")
+    ids = server.seed_recordings(1200, days=85, seed=11)
+    server.throttle_every(9, seconds=2)
+    client = client_for(server)
+    listed = [r.id for r in client.iter_recordings({"date_from": "-90d"})]
+    assert sorted(listed) == sorted(ids)
+    result = client.delete_recordings(listed[:150])
+    assert sorted(result.deleted) == sorted(listed[:150]) and not result.failed
+    assert client.mark_viewed(listed[200:230]) == 30
+    assert server.recording_ids() == set(ids) - set(listed[:150])
+    assert server.viewed_ids() == set(listed[200:230])
+    assert server.faults_injected["429_detail"] >= 20

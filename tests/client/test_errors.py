@@ -1,0 +1,90 @@
+"""Error answers become readable, typed errors that never contain the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.errors import (
+    PostHogAuthError,
+    PostHogConfigError,
+    PostHogNotFoundError,
+)
+
+
+def test_invalid_key_is_a_401_with_a_hint(posthog: Any, client_for: Any) -> None:
+    client = PostHogClient(posthog.url, "phx_wrong_key_123", posthog.project_id)
+    with pytest.raises(PostHogAuthError) as caught:
+        list(client.iter_recordings({"date_from": "-1d"}))
+    message = str(caught.value)
+    assert caught.value.status == 401
+    assert "GET /api/projects/1/session_recordings/" in message
+    assert "authentication_failed" in message and "personal API key" in message
+    assert "phx_wrong_key_123" not in message and "phx_wrong_key_123" not in repr(client)
+
+
+def test_missing_scope_names_the_scope(posthog: Any) -> None:
+    posthog.add_api_key("phx_read_only_key", scopes=["session_recording:read"])
+    [rid] = posthog.seed_recordings(1, days=1)
+    client = PostHogClient(posthog.url, "phx_read_only_key", posthog.project_id)
+    with pytest.raises(PostHogAuthError) as caught:
+        client.delete_recordings([rid])
+    assert caught.value.status == 403
+    assert "session_recording:write" in str(caught.value)
+    assert "phx_read_only_key" not in str(caught.value)
+    assert rid in posthog.recording_ids()
+
+
+def test_key_without_project_access(posthog: Any) -> None:
+    posthog.add_api_key("phx_other_project", project_ids=[999])
+    client = PostHogClient(posthog.url, "phx_other_project", posthog.project_id)
+    with pytest.raises(PostHogAuthError, match="project_id"):
+        list(client.iter_recordings({"date_from": "-1d"}))
+
+
+def test_unknown_project_is_a_404_with_a_hint(posthog: Any) -> None:
+    client = PostHogClient(posthog.url, posthog.api_key, 4242)
+    with pytest.raises(PostHogNotFoundError, match="project_id and host"):
+        list(client.iter_recordings({"date_from": "-1d"}))
+
+
+def test_missing_recording_is_a_404(client: Any) -> None:
+    with pytest.raises(PostHogNotFoundError, match="does not exist"):
+        client.get_recording("no-such-session")
+
+
+def test_ids_cannot_change_the_path(client: Any, posthog: Any) -> None:
+    with pytest.raises(PostHogConfigError):
+        client.get_recording("../../users")
+    assert posthog.request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "match"),
+    [
+        ("us.posthog.com", "https://"),
+        ("http://posthog.example.com", "unencrypted"),
+        ("https://us.i.posthog.com", "ingestion"),
+        ("https://us.posthog.com/project/1", "no path"),
+    ],
+)
+def test_bad_hosts_fail_before_any_request(host: str, match: str) -> None:
+    with pytest.raises(PostHogConfigError, match=match):
+        PostHogClient(host, "phx_key", 1)
+
+
+def test_http_elsewhere_is_allowed_only_when_asked() -> None:
+    client = PostHogClient("http://posthog.internal", "phx_key", 1, allow_insecure_http=True)
+    assert client.base_url == "http://posthog.internal"
+
+
+@pytest.mark.parametrize("project_id", [None, "", "abc", "12a", 0, -3])
+def test_bad_project_ids_fail_before_any_request(project_id: Any) -> None:
+    with pytest.raises(PostHogConfigError, match="project id"):
+        PostHogClient("https://us.posthog.com", "phx_key", project_id)
+
+
+def test_check_access_reports_what_it_reached(client: Any, posthog: Any) -> None:
+    assert client.check_access() == f"Connected to {posthog.url}, project 1"

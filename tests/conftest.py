@@ -1,0 +1,68 @@
+"""Shared fixtures: a real PostHog emulator on 127.0.0.1 and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.testing import PostHogEmulator
+
+EmulatorFactory = Callable[..., PostHogEmulator]
+ClientFactory = Callable[..., PostHogClient]
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[EmulatorFactory]:
+    """Start emulators with any options; all are stopped after the test."""
+    started: list[PostHogEmulator] = []
+
+    def make(**options: Any) -> PostHogEmulator:
+        emulator = PostHogEmulator(**options).start()
+        started.append(emulator)
+        return emulator
+
+    yield make
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def posthog(emulator_factory: EmulatorFactory) -> PostHogEmulator:
+    """A current-server emulator with no data."""
+    return emulator_factory()
+
+
+@pytest.fixture
+def sleeps(mocker: Any) -> Any:
+    """A fake sleep that records the waits (real waits would make tests slow)."""
+    return mocker.Mock(name="sleep")
+
+
+@pytest.fixture
+def client_for(sleeps: Any) -> Iterator[Callable[..., PostHogClient]]:
+    """Build a client for an emulator: fake sleeps, no client-side rate limit, short timeouts."""
+    clients: list[PostHogClient] = []
+
+    def make(emulator: PostHogEmulator, **options: Any) -> PostHogClient:
+        settings: dict[str, Any] = {
+            "sleep": sleeps,
+            "requests_per_minute": None,
+            "timeout": (2.0, 5.0),
+        }
+        settings.update(options)
+        client = PostHogClient(emulator.url, emulator.api_key, emulator.project_id, **settings)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(posthog: PostHogEmulator, client_for: Callable[..., PostHogClient]) -> PostHogClient:
+    """A client of the default emulator."""
+    return client_for(posthog)
