@@ -1,0 +1,14 @@
+"""Testing helpers: a PostHog session-recordings API emulator (standard library only).
+
+Start one with ``PostHogEmulator().start()`` or ``with PostHogEmulator() as posthog:``,
+or from a shell with ``python -m airflow_provider_posthog_recordings.testing``.
+"""
+
+from __future__ import annotations
+
+from .core import RequestRecord
+from .emulator import PostHogEmulator
+from .faults import FAULT_KINDS
+from .state import ALL_SCOPES
+
+__all__ = ["ALL_SCOPES", "FAULT_KINDS", "PostHogEmulator", "RequestRecord"]

@@ -1,0 +1,114 @@
+"""Command line: serve a seeded PostHog emulator until SIGINT or SIGTERM.
+
+python -m airflow_provider_posthog_recordings.testing --port 8010 --recordings 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import threading
+from types import FrameType
+
+from .emulator import PostHogEmulator
+from .state import BULK_MODES
+
+PINNED_PLAYLIST_NAME = "Protected: support cases"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_posthog_recordings.testing",
+        description="Serve a seeded PostHog session-recordings API emulator.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--recordings", type=int, default=0, help="how many to seed")
+    parser.add_argument("--days", type=float, default=90)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ongoing", type=int, default=0)
+    parser.add_argument("--api-key", default="phx_emulator_test_key")
+    parser.add_argument("--project-id", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests/minute per key")
+    parser.add_argument(
+        "--list-rate-limit", type=int, default=None, help="list requests/minute per key"
+    )
+    parser.add_argument(
+        "--pinned-playlist-size",
+        type=int,
+        default=0,
+        help=f'put this many seeded recordings in a pinned playlist "{PINNED_PLAYLIST_NAME}"',
+    )
+    parser.add_argument("--offset-only", action="store_true", help="behave like an old server")
+    parser.add_argument("--bulk-mode", choices=BULK_MODES, default="allow")
+    parser.add_argument("--ready-file", default=None, help="write connection JSON here")
+    return parser
+
+
+def _write_ready_file(path: str, payload: dict[str, object]) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".emulator-ready-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the emulator until a signal arrives; 0 on a clean stop."""
+    args = build_parser().parse_args(argv)
+    emulator = PostHogEmulator(
+        api_key=args.api_key,
+        project_id=args.project_id,
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+        rate_limit_per_minute=args.rate_limit,
+        list_rate_limit_per_minute=args.list_rate_limit,
+        offset_only=args.offset_only,
+        bulk_mode=args.bulk_mode,
+    )
+    ids = emulator.seed_recordings(
+        args.recordings, days=args.days, seed=args.seed, ongoing=args.ongoing
+    )
+    if args.pinned_playlist_size > 0:
+        size = min(args.pinned_playlist_size, len(ids))
+        protected = random.Random(args.seed).sample(ids, size)
+        emulator.create_playlist(PINNED_PLAYLIST_NAME, pinned=True, recording_ids=protected)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    emulator.start()
+    try:
+        print(f"PostHog emulator listening on {emulator.url}", flush=True)
+        print(f"api_key: {emulator.api_key}", flush=True)
+        print(f"project_id: {emulator.project_id}", flush=True)
+        print(f"recordings: {len(ids)}", flush=True)
+        if args.ready_file:
+            payload = {
+                "url": emulator.url,
+                "api_key": emulator.api_key,
+                "project_id": emulator.project_id,
+            }
+            _write_ready_file(args.ready_file, payload)
+        while not stop.wait(0.2):
+            pass
+    finally:
+        emulator.stop()
+    print("PostHog emulator stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

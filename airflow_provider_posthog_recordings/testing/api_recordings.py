@@ -1,0 +1,127 @@
+"""Endpoints under ``session_recordings/``: list, one recording, bulk actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .context import RequestContext
+from .recording_query import paginate, select_records
+from .responses import Response, not_found, server_error, validation_error
+
+REPEATED_ITEMS = 2
+LIST_VERSION = 4
+
+
+def recordings_page(
+    ctx: RequestContext,
+    candidates: Iterable[dict[str, Any]],
+    params: dict[str, str],
+    *,
+    ignore_window: bool = False,
+) -> dict[str, Any]:
+    """A recordings-list body (``results``, ``has_next``, ``next_cursor``, ``version``)."""
+    state = ctx.state
+    user_id = ctx.user.id
+
+    def is_viewed(record: dict[str, Any], anyone: bool) -> bool:
+        viewers = state.viewed_by.get(record["id"], set())
+        return bool(viewers) if anyone else user_id in viewers
+
+    selected = select_records(
+        candidates, params, now=ctx.now, is_viewed=is_viewed, ignore_window=ignore_window
+    )
+    page = paginate(selected, params, now=ctx.now, offset_only=ctx.config.offset_only)
+    results = [ctx.serialize(record) for record in page.records]
+    served = list(results)
+    if ctx.repeat_items:
+        results = state.last_pages.get(ctx.key.key, [])[:REPEATED_ITEMS] + results
+    state.last_pages[ctx.key.key] = served
+    body: dict[str, Any] = {"results": results, "has_next": page.has_next}
+    if page.next_cursor is not None:
+        body["next_cursor"] = page.next_cursor
+    body["version"] = LIST_VERSION
+    return body
+
+
+def list_recordings(ctx: RequestContext, params: dict[str, str]) -> Response:
+    """``GET session_recordings/``."""
+    return Response(200, recordings_page(ctx, ctx.state.recordings.values(), ctx.query))
+
+
+def _existing(ctx: RequestContext, recording_id: str) -> dict[str, Any]:
+    record = ctx.state.existing(recording_id)
+    if record is None:
+        raise not_found("Recording not found")
+    return record
+
+
+def get_recording(ctx: RequestContext, params: dict[str, str]) -> Response:
+    """``GET session_recordings/{id}/``."""
+    return Response(200, ctx.serialize(_existing(ctx, params["recording_id"])))
+
+
+def patch_recording(ctx: RequestContext, params: dict[str, str]) -> Response:
+    """``PATCH session_recordings/{id}/``: ``viewed`` and/or ``analyzed`` must be true."""
+    record = _existing(ctx, params["recording_id"])
+    body = ctx.body_object()
+    viewed = body.get("viewed") is True
+    analyzed = body.get("analyzed") is True
+    if not viewed and not analyzed:
+        raise validation_error("Either viewed or analyzed must be true")
+    if viewed:
+        ctx.state.mark_viewed(record["id"], ctx.user.id)
+    return Response(200, {"success": True})
+
+
+def delete_recording(ctx: RequestContext, params: dict[str, str]) -> Response:
+    """``DELETE session_recordings/{id}/``: 204, then the configured "missing" answer."""
+    if ctx.state.remove_recording(params["recording_id"]):
+        return Response(204)
+    status = ctx.config.delete_missing_status
+    if status == 204:
+        return Response(204)
+    if status == 404:
+        return not_found("Recording not found").to_response()
+    if status >= 500:
+        return server_error("Recording not found")
+    return Response(status, {"detail": "Recording not found"})
+
+
+def bulk_delete(ctx: RequestContext, params: dict[str, str]) -> Response:
+    """``POST session_recordings/bulk_delete/``."""
+    ids = ctx.bulk_ids(ctx.config.bulk_delete_cap)
+    deleted = 0
+    failed: list[str] = []
+    for recording_id in dict.fromkeys(ids):
+        if ctx.state.remove_recording(recording_id):
+            deleted += 1
+        else:
+            failed.append(recording_id)
+    body: dict[str, Any] = {"success": True, "deleted_count": deleted, "total_requested": len(ids)}
+    if not ctx.config.legacy_bulk_response:
+        body["failed_ids"] = failed
+    return Response(200, body)
+
+
+def _bulk_view(ctx: RequestContext, viewed: bool) -> int:
+    count = 0
+    for recording_id in dict.fromkeys(ctx.bulk_ids(ctx.config.bulk_viewed_cap)):
+        if ctx.state.existing(recording_id) is not None:
+            ctx.state.mark_viewed(recording_id, ctx.user.id, viewed)
+            count += 1
+    return count
+
+
+def bulk_viewed(ctx: RequestContext, params: dict[str, str]) -> Response:
+    """``POST session_recordings/bulk_viewed/``."""
+    count = _bulk_view(ctx, True)
+    total = len(ctx.body_object()["session_recording_ids"])
+    return Response(200, {"success": True, "viewed_count": count, "total_requested": total})
+
+
+def bulk_not_viewed(ctx: RequestContext, params: dict[str, str]) -> Response:
+    """``POST session_recordings/bulk_not_viewed/``."""
+    count = _bulk_view(ctx, False)
+    total = len(ctx.body_object()["session_recording_ids"])
+    return Response(200, {"success": True, "not_viewed_count": count, "total_requested": total})

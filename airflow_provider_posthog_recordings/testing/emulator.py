@@ -1,0 +1,391 @@
+"""PostHogEmulator: a real HTTP server on 127.0.0.1 that behaves like PostHog's
+session-recordings API, with seeded data, observation and fault injection.
+
+Example::
+
+    with PostHogEmulator() as posthog:
+        posthog.seed_recordings(500, days=30)
+        client = PostHogClient(posthog.url, posthog.api_key, posthog.project_id)
+        ...
+        assert posthog.request_count < 20
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+
+from .api_sharing import save_sharing
+from .core import EmulatorCore, RequestRecord
+from .playlists import add_playlist, check_type_and_filters, serialize_playlist
+from .ratelimit import SlidingWindowLimiter
+from .recordings import build_recording, serialize_recording
+from .seeding import SeedSpec, generate_recordings
+from .server import EmulatorHTTPServer
+from .state import ALL_SCOPES, BULK_MODES, ApiKey, EmulatorConfig
+from .timeutil import ensure_utc
+
+POLL_INTERVAL = 0.05
+
+
+class PostHogEmulator:
+    """An in-process PostHog session-recordings API server for tests, demos and benchmarks.
+
+    Keyword arguments choose which PostHog it pretends to be (see the package
+    docs): ``offset_only`` (no cursor pagination), ``bulk_mode`` (``"allow"``,
+    ``"refuse"`` with 403, ``"missing"`` with 404), ``bulk_delete_cap``,
+    ``legacy_bulk_response`` (no ``failed_ids``), ``delete_missing_status``
+    (answer to DELETE of a missing recording), ``synthetic_playlists``,
+    ``latency`` (seconds per request), rate limits per key and per minute, and a
+    ``clock`` returning an aware UTC "now".
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "phx_emulator_test_key",
+        project_id: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        offset_only: bool = False,
+        bulk_mode: str = "allow",
+        bulk_delete_cap: int = 100,
+        legacy_bulk_response: bool = False,
+        delete_missing_status: int = 204,
+        synthetic_playlists: bool = False,
+        latency: float = 0.0,
+        rate_limit_per_minute: int | None = None,
+        list_rate_limit_per_minute: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if bulk_mode not in BULK_MODES:
+            raise ValueError(f"bulk_mode must be one of {BULK_MODES}")
+        self.api_key = api_key
+        self.project_id = project_id
+        self.host = host
+        self.port = port
+        self._clock = clock
+        config = EmulatorConfig(
+            project_id=project_id,
+            offset_only=offset_only,
+            bulk_mode=bulk_mode,
+            bulk_delete_cap=bulk_delete_cap,
+            legacy_bulk_response=legacy_bulk_response,
+            delete_missing_status=delete_missing_status,
+            synthetic_playlists=synthetic_playlists,
+        )
+        self._core = EmulatorCore(
+            config=config,
+            now=self.now,
+            base_url=lambda: self.url,
+            latency=latency,
+            rate_limit=SlidingWindowLimiter(rate_limit_per_minute)
+            if rate_limit_per_minute
+            else None,
+            list_rate_limit=SlidingWindowLimiter(list_rate_limit_per_minute)
+            if list_rate_limit_per_minute
+            else None,
+        )
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+        owner = self._core.state.new_user()
+        self._default_owner = owner
+        self._core.state.keys[api_key] = ApiKey(api_key, owner, ALL_SCOPES, None)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def url(self) -> str:
+        """Base URL such as ``http://127.0.0.1:54321`` (no trailing slash)."""
+        if self._url is None:
+            raise RuntimeError("the emulator is not started; call start() or use `with`")
+        return self._url
+
+    def now(self) -> datetime:
+        """The emulator's "now" (the injected clock, else real UTC time)."""
+        if self._clock is None:
+            return datetime.now(timezone.utc)
+        return ensure_utc(self._clock())
+
+    def start(self) -> PostHogEmulator:
+        """Listen and serve in a daemon thread. Returns self."""
+        if self._server is not None:
+            return self
+        server = EmulatorHTTPServer((self.host, self.port), self._core)
+        self.port = server.server_address[1]
+        self._url = f"http://{self.host}:{self.port}"
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"posthog-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection (safe to call twice)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> PostHogEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ keys
+
+    def add_api_key(
+        self, key: str, scopes: list[str] | None = None, project_ids: list[int] | None = None
+    ) -> None:
+        """Add a personal API key owned by a new user.
+
+        ``scopes`` None means every scope (``x:write`` implies ``x:read``);
+        ``project_ids`` None means every project.
+        """
+        with self._core.lock:
+            state = self._core.state
+            owner = state.keys[key].owner if key in state.keys else state.new_user()
+            granted = ALL_SCOPES if scopes is None else frozenset(scopes)
+            projects = None if project_ids is None else frozenset(project_ids)
+            state.keys[key] = ApiKey(key, owner, granted, projects)
+
+    # ------------------------------------------------------------------ data
+
+    def seed_recordings(
+        self,
+        n: int,
+        *,
+        days: float = 90,
+        seed: int = 0,
+        ongoing: int = 0,
+        error_fraction: float = 0.2,
+        persons: int | None = None,
+        end: datetime | None = None,
+    ) -> list[str]:
+        """Add ``n`` realistic recordings spread over the ``days`` before ``end``.
+
+        The same arguments (including ``end``) always give the same recordings.
+        ``ongoing`` of them started minutes ago and are still ongoing;
+        ``error_fraction`` of them have console errors. Returns their ids.
+        """
+        with self._core.lock:
+            state = self._core.state
+            spec = SeedSpec(
+                n, days, seed, ongoing, error_fraction, persons, ensure_utc(end or self.now())
+            )
+            records = generate_recordings(
+                spec,
+                taken_ids=set(state.recordings) | state.deleted_ids,
+                first_person_id=state.next_person_id,
+            )
+            for record in records:
+                person = record["person"]
+                for distinct_id in person["distinct_ids"]:
+                    state.persons.setdefault(distinct_id, person)
+                state.next_person_id = max(state.next_person_id, person["id"] + 1)
+                state.recordings[record["id"]] = record
+            return [record["id"] for record in records]
+
+    def add_recording(self, **fields: Any) -> dict[str, Any]:
+        """Add one recording with the given fields (defaults for the rest); returns it.
+
+        ``start_time``/``end_time`` accept datetimes, ISO strings or None;
+        ``viewed=True`` marks it viewed by the default key's owner.
+        """
+        with self._core.lock:
+            state = self._core.state
+            now = self.now()
+            viewed = fields.pop("viewed", False)
+            record = build_recording(state, fields, now)
+            if record["id"] in state.recordings:
+                raise ValueError(f"recording {record['id']!r} already exists")
+            state.recordings[record["id"]] = record
+            state.deleted_ids.discard(record["id"])
+            if viewed:
+                state.mark_viewed(record["id"], self._default_owner.id)
+            return serialize_recording(state, record, self._default_owner.id, now)
+
+    def recording_ids(self) -> set[str]:
+        """Ids of the recordings that currently exist."""
+        with self._core.lock:
+            return set(self._core.state.recordings)
+
+    def recording(self, recording_id: str) -> dict[str, Any] | None:
+        """A recording as the default key sees it, or None when it does not exist."""
+        with self._core.lock:
+            record = self._core.state.recordings.get(recording_id)
+            if record is None:
+                return None
+            return serialize_recording(self._core.state, record, self._default_owner.id, self.now())
+
+    @property
+    def deleted_ids(self) -> set[str]:
+        """Ids deleted through the API or :meth:`delete_recording` (a copy)."""
+        with self._core.lock:
+            return set(self._core.state.deleted_ids)
+
+    def delete_recording(self, recording_id: str) -> None:
+        """Delete a recording out of band ("someone else deleted it")."""
+        with self._core.lock:
+            self._core.state.remove_recording(recording_id)
+
+    def viewed_ids(self) -> set[str]:
+        """Ids of existing recordings viewed by the default key's owner."""
+        with self._core.lock:
+            state = self._core.state
+            owner = self._default_owner.id
+            return {rid for rid in state.recordings if state.is_viewed_by(rid, owner)}
+
+    def create_playlist(
+        self,
+        name: str,
+        *,
+        type: str = "collection",  # noqa: A002 - the API's own field name
+        pinned: bool = False,
+        filters: dict[str, Any] | None = None,
+        recording_ids: list[str] | None = None,
+        deleted: bool = False,
+    ) -> dict[str, Any]:
+        """Create a playlist out of band; returns it as the API shows it (with short_id)."""
+        if type not in ("collection", "filters"):
+            raise ValueError("type must be 'collection' or 'filters'")
+        check_type_and_filters(type, filters or {})
+        if recording_ids and type != "collection":
+            raise ValueError("only a collection holds recordings")
+        with self._core.lock:
+            state = self._core.state
+            fields = {
+                "name": name,
+                "description": "",
+                "pinned": pinned,
+                "deleted": deleted,
+                "filters": dict(filters or {}),
+                "type": type,
+            }
+            playlist = add_playlist(state, fields, self._default_owner, self.now())
+            items = state.playlist_items[playlist["short_id"]]
+            items.extend(dict.fromkeys(recording_ids or []))
+            return serialize_playlist(state, playlist, self._default_owner.id)
+
+    def playlist_items(self, short_id: str) -> list[str]:
+        """Ids held by a playlist, in the order they were added (KeyError if unknown)."""
+        with self._core.lock:
+            if short_id not in self._core.state.playlists:
+                raise KeyError(short_id)
+            return list(self._core.state.playlist_items.get(short_id, []))
+
+    def playlists(self) -> list[dict[str, Any]]:
+        """Every stored playlist, soft-deleted ones included."""
+        with self._core.lock:
+            state = self._core.state
+            return [
+                serialize_playlist(state, playlist, self._default_owner.id)
+                for playlist in state.playlists.values()
+            ]
+
+    def set_sharing(self, recording_id: str, enabled: bool) -> None:
+        """Save the sharing config of a recording with ``enabled``, out of band."""
+        with self._core.lock:
+            save_sharing(self._core.state, recording_id, self.now()).enabled = enabled
+
+    def sharing_enabled_ids(self) -> set[str]:
+        """Ids of recordings whose public link is enabled."""
+        with self._core.lock:
+            return {rid for rid, cfg in self._core.state.sharing.items() if cfg.enabled}
+
+    # ------------------------------------------------------------------ observation
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request received since the last :meth:`reset_requests` (a copy)."""
+        with self._core.lock:
+            return list(self._core.requests)
+
+    @property
+    def request_count(self) -> int:
+        """How many requests were received since the last :meth:`reset_requests`."""
+        with self._core.lock:
+            return len(self._core.requests)
+
+    @property
+    def faults_injected(self) -> collections.Counter[str]:
+        """Faults served so far, by kind (a copy)."""
+        with self._core.lock:
+            return collections.Counter(self._core.faults_injected)
+
+    @property
+    def internal_errors(self) -> list[str]:
+        """Tracebacks of emulator bugs answered as 500 (should stay empty)."""
+        with self._core.lock:
+            return list(self._core.internal_errors)
+
+    def reset_requests(self) -> None:
+        """Forget the recorded requests and the fault counters."""
+        with self._core.lock:
+            self._core.requests.clear()
+            self._core.faults_injected.clear()
+
+    # ------------------------------------------------------------------ faults
+
+    def inject(
+        self,
+        kind: str,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        path_contains: str | None = None,
+        seconds: float = 1.0,
+        skip: int = 0,
+    ) -> None:
+        """Give the next ``times`` matching requests (after ``skip`` matches) a fault.
+
+        Kinds: ``429_detail``, ``429_retry_after``, ``500``, ``502``, ``503``,
+        ``504``, ``drop_before``, ``drop_after``, ``slow``, ``truncated``,
+        ``non_json``, ``repeat_items`` (list endpoints only).
+        """
+        with self._core.lock:
+            self._core.faults.inject(
+                kind,
+                times=times,
+                method=method,
+                path_contains=path_contains,
+                seconds=seconds,
+                skip=skip,
+            )
+
+    def throttle_every(self, n: int, seconds: float = 0) -> None:
+        """Answer every ``n``-th request with a ``429_detail`` of ``seconds`` (0 = off)."""
+        with self._core.lock:
+            self._core.faults.throttle_every(n, seconds)
+
+    def random_faults(
+        self, *, seed: int, rate: float, kinds: list[str], seconds: float = 0.0
+    ) -> None:
+        """Give each request a fault of ``kinds`` with probability ``rate`` (0 = off)."""
+        with self._core.lock:
+            self._core.faults.random_faults(seed=seed, rate=rate, kinds=kinds, seconds=seconds)
+
+    def clear_faults(self) -> None:
+        """Cancel every pending, periodic and random fault."""
+        with self._core.lock:
+            self._core.faults.clear()

@@ -1,0 +1,120 @@
+"""Datetime helpers: ISO output, PostHog's relative dates (``-7d``) and ISO input."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from .responses import validation_error
+
+UTC = timezone.utc
+
+# PostHog's units: h hours, d days, w weeks, m MONTHS, M minutes, s seconds,
+# q quarters (13 weeks), y years; optional Start/End truncation.
+_RELATIVE = re.compile(r"^-?(?P<number>\d+)?(?P<kind>[hdwmMsqy])(?P<position>Start|End)?$")
+
+
+def to_iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z`` suffix, or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Treat a naive datetime as UTC; convert an aware one to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO date or datetime (``Z`` accepted, naive means UTC). ValueError if bad."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty datetime")
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    if " " in text and "T" not in text:
+        text = text.replace(" ", "T", 1)
+    if len(text) == 10:
+        parsed_date = date.fromisoformat(text)
+        return datetime(parsed_date.year, parsed_date.month, parsed_date.day, tzinfo=UTC)
+    return ensure_utc(datetime.fromisoformat(text))
+
+
+def coerce_datetime(value: datetime | str | None) -> datetime | None:
+    """A datetime from a datetime, an ISO string or None (for seeding helpers)."""
+    if value is None or isinstance(value, datetime):
+        return None if value is None else ensure_utc(value)
+    return parse_iso(value)
+
+
+def add_months(value: datetime, months: int) -> datetime:
+    """``value`` moved by a number of calendar months (day clamped to the month's end)."""
+    index = value.year * 12 + (value.month - 1) + months
+    year, month = divmod(index, 12)
+    day = min(value.day, calendar.monthrange(year, month + 1)[1])
+    return value.replace(year=year, month=month + 1, day=day)
+
+
+def _relative(match: re.Match[str], now: datetime) -> datetime:
+    number = int(match.group("number") or 0)
+    kind = match.group("kind")
+    position = match.group("position")
+    # PostHog subtracts whether or not the leading minus is written.
+    if kind in "hdwMsq":
+        unit = {
+            "h": timedelta(hours=1),
+            "d": timedelta(days=1),
+            "w": timedelta(weeks=1),
+            "M": timedelta(minutes=1),
+            "s": timedelta(seconds=1),
+            "q": timedelta(weeks=13),
+        }[kind]
+        result = now - number * unit
+    elif kind == "m":
+        result = add_months(now, -number)
+    else:
+        result = add_months(now, -12 * number)
+    return _truncate(result, kind, position)
+
+
+def _truncate(value: datetime, kind: str, position: str | None) -> datetime:
+    if position is None:
+        return value
+    start = position == "Start"
+    if kind == "h":
+        return (
+            value.replace(minute=0, second=0, microsecond=0)
+            if start
+            else value.replace(minute=59, second=59, microsecond=999999)
+        )
+    if kind == "d":
+        return (
+            value.replace(hour=0, minute=0, second=0, microsecond=0)
+            if start
+            else value.replace(hour=23, minute=59, second=59, microsecond=999999)
+        )
+    if kind == "m":
+        last = calendar.monthrange(value.year, value.month)[1]
+        return value.replace(day=1 if start else last)
+    if kind == "y":
+        return value.replace(month=1, day=1) if start else value.replace(day=31)
+    return value
+
+
+def parse_date_param(text: str, now: datetime, attr: str) -> datetime:
+    """A ``date_from``/``date_to`` value: relative (``-3d``, ``-24h``, ``-30M``) or ISO.
+
+    Raises a 400 :class:`ApiError` naming ``attr`` when the value cannot be read.
+    """
+    value = text.strip()
+    match = _RELATIVE.match(value)
+    if match is not None:
+        return _relative(match, now)
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise validation_error(f"Invalid date: {text!r}", attr) from exc
