@@ -19,6 +19,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = 128  # many clients connect at once in benchmarks
 
     def __init__(self, address: tuple[str, int], core: EmulatorCore) -> None:
         self.core = core
