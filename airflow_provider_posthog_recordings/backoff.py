@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Mapping
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+
+def sleep(seconds: float) -> None:
+    """Wait before a retry. Every wait of the package goes through here (tests replace it)."""
+    time.sleep(seconds)
+
 
 _EXPECTED_IN = re.compile(r"available in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 
@@ -41,6 +49,8 @@ def retry_after_seconds(headers: Mapping[str, str], now_epoch: float | None = No
         return None
     if now_epoch is None:
         return None
+    if when.tzinfo is None:  # "-0000": UTC without a zone name, not local time
+        when = when.replace(tzinfo=timezone.utc)
     return max(0.0, when.timestamp() - now_epoch)
 
 

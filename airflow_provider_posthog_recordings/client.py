@@ -123,7 +123,7 @@ class PostHogClient:
             items); the limiter still governs the rate.
         allow_insecure_http: allow ``http://`` to a host that is not loopback.
         backoff_base, backoff_cap: exponential backoff parameters in seconds.
-        sleep: the sleep function (tests replace it).
+        sleep: the sleep function for retry waits (default: ``backoff.sleep``).
         session: a requests session to use (default: a new one).
     """
 
@@ -144,7 +144,7 @@ class PostHogClient:
         allow_insecure_http: bool = False,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         session: requests.Session | None = None,
     ) -> None:
         self.base_url = normalize_host(host, allow_insecure_http=allow_insecure_http)
@@ -166,7 +166,7 @@ class PostHogClient:
         self.concurrency = concurrency
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self._sleep = sleep
+        self._custom_sleep = sleep
         fingerprint = key_fingerprint(self._api_key)
         self._limiter: SlidingWindowLimiter = shared_limiter(
             self.base_url, fingerprint, requests_per_minute
@@ -330,6 +330,9 @@ class PostHogClient:
                     hint="check that the host is PostHog's API host",
                 )
             raise self._error(status, method, path, body)
+
+    def _sleep(self, seconds: float) -> None:
+        (self._custom_sleep or backoff.sleep)(seconds)
 
     def _wait_before_retry(self, method: str, path: str, reason: str, attempt: int) -> None:
         wait = backoff.exponential_backoff(

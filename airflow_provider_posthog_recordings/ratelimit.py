@@ -15,6 +15,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from airflow_provider_posthog_recordings import backoff
+
 WINDOW_SECONDS = 60.0
 #: Slack added to the window: the server counts arrivals, the limiter counts departures.
 SAFETY_MARGIN_SECONDS = 0.5
@@ -26,7 +28,7 @@ class SlidingWindowLimiter:
     Args:
         per_minute: the budget; None or 0 means unlimited (only pauses apply).
         clock: monotonic clock in seconds (injectable for tests).
-        sleep: sleep function (injectable for tests).
+        sleep: sleep function (default: :func:`backoff.sleep`, looked up at each wait).
     """
 
     def __init__(
@@ -34,7 +36,7 @@ class SlidingWindowLimiter:
         per_minute: int | None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if per_minute is not None and per_minute < 0:
             raise ValueError("per_minute must be positive, or None for no limit")
@@ -68,7 +70,7 @@ class SlidingWindowLimiter:
             delay = slot - now
             self.waited_seconds += delay
         if delay > 0:
-            (sleep or self._sleep)(delay)
+            (sleep or self._sleep or backoff.sleep)(delay)
         return delay
 
     def pause(self, seconds: float) -> None:

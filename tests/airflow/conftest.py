@@ -24,9 +24,11 @@ def connection_json(emulator: PostHogEmulator, **extra: Any) -> str:
 
 @pytest.fixture
 def no_sleep(mocker: Any) -> Any:
-    """Operators build their own clients: make their retry waits instant."""
-    mocker.patch("airflow_provider_posthog_recordings.client.time.sleep")
-    return mocker.patch("airflow_provider_posthog_recordings.ratelimit.time.sleep")
+    """Operators build their own clients: make their retry waits instant (and recorded).
+
+    Only the package's own wait function is replaced; the emulator's delays stay real.
+    """
+    return mocker.patch("airflow_provider_posthog_recordings.backoff.sleep")
 
 
 @pytest.fixture

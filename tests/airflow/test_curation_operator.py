@@ -1,0 +1,116 @@
+"""Playlist curation against the emulator: one playlist, each matching recording once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException
+
+from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
+from airflow_provider_posthog_recordings.operators.playlists import (
+    PostHogCuratePlaylistOperator,
+)
+
+ERRORS = {
+    "date_from": "-7d",
+    "console_log_filters": [
+        {"key": "level", "type": "log_entry", "operator": "exact", "value": ["error"]}
+    ],
+}
+
+
+def _with_errors(emulator: Any) -> list[str]:
+    return [
+        rid
+        for rid in emulator.recording_ids()
+        if (emulator.recording(rid).get("console_error_count") or 0) > 0
+        and datetime.fromisoformat(emulator.recording(rid)["start_time"].replace("Z", "+00:00"))
+        >= datetime.now(timezone.utc) - timedelta(days=7)
+    ]
+
+
+def _op(**kwargs: Any) -> PostHogCuratePlaylistOperator:
+    settings: dict[str, Any] = {"task_id": "curate", "name": "Errors", "query": ERRORS}
+    settings.update(kwargs)
+    return PostHogCuratePlaylistOperator(**settings)
+
+
+def test_two_runs_leave_one_playlist_with_each_match_once(posthog_conn: Any) -> None:
+    posthog_conn.seed_recordings(300, days=14, seed=31, error_fraction=0.3)
+    expected = set(_with_errors(posthog_conn))
+    first = _op(max_recordings=500).execute({})
+    second = _op(max_recordings=500).execute({})
+    live = [p for p in posthog_conn.playlists() if not p["deleted"]]
+    assert [p["name"] for p in live] == ["Errors"]
+    items = posthog_conn.playlist_items(first["short_id"])
+    assert len(items) == len(set(items)) and set(items) == expected
+    assert first["added"] == len(expected) and first["total"] == len(expected)
+    assert second["added"] == 0 and second["removed"] == 0 and second["total"] == len(expected)
+    assert first["url"] == f"{posthog_conn.url}/project/1/replay/playlists/{first['short_id']}"
+
+
+def test_max_recordings_keeps_the_newest(posthog_conn: Any) -> None:
+    posthog_conn.seed_recordings(200, days=6, seed=32, error_fraction=0.5)
+    summary = _op(max_recordings=10).execute({})
+    items = posthog_conn.playlist_items(summary["short_id"])
+    starts = {rid: posthog_conn.recording(rid)["start_time"] for rid in _with_errors(posthog_conn)}
+    newest = sorted(starts, key=lambda rid: starts[rid], reverse=True)[:10]
+    assert set(items) == set(newest)
+
+
+def test_remove_stale_removes_what_no_longer_matches(posthog_conn: Any) -> None:
+    posthog_conn.seed_recordings(120, days=6, seed=33, error_fraction=0.5)
+    summary = _op(max_recordings=500).execute({})
+    short_id = summary["short_id"]
+    gone = posthog_conn.playlist_items(short_id)[0]
+    posthog_conn.delete_recording(gone)
+    stranger = posthog_conn.add_recording(console_error_count=0)["id"]
+    PostHogHook().add_to_playlist(short_id, [stranger])
+    kept = _op(max_recordings=500).execute({})
+    assert kept["removed"] == 0 and stranger in posthog_conn.playlist_items(short_id)
+
+    result = _op(max_recordings=500, remove_stale=True).execute({})
+    visible = {r.id for r in PostHogHook().iter_playlist_recordings(short_id)}
+    assert result["removed"] == 1 and stranger not in posthog_conn.playlist_items(short_id)
+    # A deleted recording is no longer listed by PostHog, so it no longer counts as an item.
+    assert gone not in visible
+    assert visible == set(_with_errors(posthog_conn))
+    assert result["total"] == len(visible)
+
+
+def test_works_when_bulk_is_refused(emulator_factory: Any, monkeypatch: Any, no_sleep: Any) -> None:
+    from tests.airflow.conftest import connection_json
+
+    server = emulator_factory(bulk_mode="refuse")
+    server.seed_recordings(60, days=6, seed=34, error_fraction=0.5)
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server))
+    summary = _op(max_recordings=500).execute({})
+    assert set(server.playlist_items(summary["short_id"])) == set(_with_errors(server))
+    assert not [r for r in server.requests if r.path.endswith("bulk_add/") and r.status == 200]
+
+
+def test_refuses_a_filters_playlist(posthog_conn: Any) -> None:
+    posthog_conn.create_playlist("Errors", type="filters", filters={"date_from": "-7d"})
+    with pytest.raises(AirflowException, match="saved search"):
+        _op().execute({})
+
+
+def test_refuses_an_ambiguous_name(posthog_conn: Any) -> None:
+    posthog_conn.create_playlist("Errors")
+    posthog_conn.create_playlist("Errors")
+    with pytest.raises(AirflowException, match="2 playlists are named 'Errors'"):
+        _op().execute({})
+
+
+def test_ignores_deleted_and_synthetic_playlists(posthog_conn: Any) -> None:
+    old = posthog_conn.create_playlist("Errors", deleted=True)
+    summary = _op().execute({})
+    assert summary["short_id"] != old["short_id"]
+
+
+def test_pins_the_playlist_when_asked(posthog_conn: Any) -> None:
+    summary = _op(pinned=True, description="auto").execute({})
+    [playlist] = [p for p in posthog_conn.playlists() if p["short_id"] == summary["short_id"]]
+    assert playlist["pinned"] is True and playlist["description"] == "auto"

@@ -1,0 +1,138 @@
+"""The recordings sensor, poking and deferrable, and its trigger."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+
+from airflow_provider_posthog_recordings.sensors.recordings import PostHogRecordingsSensor
+from airflow_provider_posthog_recordings.triggers.recordings import PostHogRecordingsTrigger
+
+ERRORS = {
+    "date_from": "-1d",
+    "console_log_filters": [
+        {"key": "level", "type": "log_entry", "operator": "exact", "value": ["error"]}
+    ],
+}
+
+
+def _recent(emulator: Any, errors: int, **fields: Any) -> str:
+    start = datetime.now(timezone.utc) - timedelta(hours=2)
+    return emulator.add_recording(start_time=start, console_error_count=errors, **fields)["id"]
+
+
+def test_poke_not_done_then_done(posthog_conn: Any) -> None:
+    sensor = PostHogRecordingsSensor(task_id="wait", query=ERRORS, min_count=2)
+    _recent(posthog_conn, errors=0)
+    first = _recent(posthog_conn, errors=3)
+    assert sensor.poke({}).is_done is False
+    second = _recent(posthog_conn, errors=1)
+    result = sensor.poke({})
+    assert result.is_done and set(result.xcom_value) == {first, second}
+
+
+def test_ongoing_recordings_can_be_ignored(posthog_conn: Any) -> None:
+    _recent(posthog_conn, errors=2, ongoing=True)
+    ignoring = PostHogRecordingsSensor(task_id="w", query=ERRORS, include_ongoing=False)
+    counting = PostHogRecordingsSensor(task_id="w2", query=ERRORS)
+    assert ignoring.poke({}).is_done is False and counting.poke({}).is_done is True
+
+
+def test_throttling_while_waiting_is_not_a_failure(posthog_conn: Any, monkeypatch: Any) -> None:
+    posthog_conn.inject("429_detail", times=50, seconds=1)
+    sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS)
+    assert sensor.poke({}).is_done is False
+
+
+def test_auth_errors_fail_the_sensor(posthog_conn: Any, monkeypatch: Any) -> None:
+    posthog_conn.add_api_key("phx_no_scopes", scopes=[])
+    from tests.airflow.conftest import connection_json
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_DEFAULT",
+        connection_json(posthog_conn).replace(posthog_conn.api_key, "phx_no_scopes"),
+    )
+    with pytest.raises(AirflowException, match="session_recording:read"):
+        PostHogRecordingsSensor(task_id="w", query=ERRORS).poke({})
+
+
+def test_non_deferrable_execute_returns_ids(posthog_conn: Any) -> None:
+    rid = _recent(posthog_conn, errors=1)
+    sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS, deferrable=False, timeout=5)
+    assert sensor.execute({}) == [rid]
+
+
+def test_deferrable_returns_at_once_when_already_done(posthog_conn: Any) -> None:
+    rid = _recent(posthog_conn, errors=1)
+    sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS, deferrable=True)
+    assert sensor.execute({}) == [rid]
+
+
+def test_deferrable_defers_with_a_serialisable_trigger(posthog_conn: Any) -> None:
+    sensor = PostHogRecordingsSensor(
+        task_id="w", query=ERRORS, deferrable=True, poke_interval=30, timeout=600, min_count=3
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, PostHogRecordingsTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.timeout == timedelta(seconds=600)
+    path, kwargs = trigger.serialize()
+    assert (
+        path == "airflow_provider_posthog_recordings.triggers.recordings.PostHogRecordingsTrigger"
+    )
+    assert kwargs["min_count"] == 3 and kwargs["poll_interval"] == 30.0
+    assert kwargs["query"]["console_log_filters"] == ERRORS["console_log_filters"]
+    rebuilt = PostHogRecordingsTrigger(**kwargs)
+    assert rebuilt.serialize() == (path, kwargs)
+
+
+def test_execute_complete_returns_ids_or_fails(posthog_conn: Any) -> None:
+    sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS)
+    event = {"status": "success", "recording_ids": ["a", "b"], "count": 2}
+    assert sensor.execute_complete({}, event) == ["a", "b"]
+    with pytest.raises(AirflowException, match="boom"):
+        sensor.execute_complete({}, {"status": "error", "message": "boom"})
+
+
+@pytest.mark.asyncio
+async def test_trigger_yields_success_when_recordings_arrive(posthog_conn: Any) -> None:
+    trigger = PostHogRecordingsTrigger("posthog_default", ERRORS, min_count=1, poll_interval=0.05)
+    task = asyncio.ensure_future(trigger.run().__anext__())
+    await asyncio.sleep(0.3)
+    assert not task.done()
+    rid = _recent(posthog_conn, errors=2)
+    event = await asyncio.wait_for(task, timeout=10)
+    assert event.payload == {"status": "success", "recording_ids": [rid], "count": 1}
+
+
+@pytest.mark.asyncio
+async def test_trigger_does_not_block_the_event_loop(posthog_conn: Any) -> None:
+    posthog_conn.inject("slow", seconds=0.5)
+    _recent(posthog_conn, errors=2)
+    trigger = PostHogRecordingsTrigger("posthog_default", ERRORS, poll_interval=0.05)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.ensure_future(ticker())
+    event = await asyncio.wait_for(trigger.run().__anext__(), timeout=10)
+    ticking.cancel()
+    assert event.payload["status"] == "success"
+    assert ticks >= 20  # the loop kept running during the 0.5 s request
+
+
+@pytest.mark.asyncio
+async def test_trigger_reports_errors(posthog_conn: Any, monkeypatch: Any) -> None:
+    trigger = PostHogRecordingsTrigger("posthog_default", {"date_form": "-1d"})
+    event = await asyncio.wait_for(trigger.run().__anext__(), timeout=10)
+    assert event.payload["status"] == "error" and "date_form" in event.payload["message"]
