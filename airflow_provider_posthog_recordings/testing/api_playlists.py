@@ -169,15 +169,10 @@ def playlist_recordings(ctx: RequestContext, params: dict[str, str]) -> Response
     """``GET session_recording_playlists/{short_id}/recordings/`` (recordings-list shape)."""
     playlist = _playlist(ctx, params["short_id"])
     if playlist["type"] == "filters":
-        body = recordings_page(
-            ctx, ctx.state.recordings.values(), _saved_search_params(ctx, playlist["filters"])
-        )
-        return Response(200, body)
+        saved_search = _saved_search_params(ctx, playlist["filters"])
+        return Response(200, recordings_page(ctx, saved_search))
     ids = item_ids(ctx.state, playlist, ctx.user.id)
-    candidates = [
-        ctx.state.recordings[rid] for rid in dict.fromkeys(ids) if rid in ctx.state.recordings
-    ]
-    return Response(200, recordings_page(ctx, candidates, ctx.query, ignore_window=True))
+    return Response(200, recordings_page(ctx, ctx.query, only_ids=ids))
 
 
 def _collection(ctx: RequestContext, short_id: str) -> list[str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import Any
 
 from .context import RequestContext
-from .recording_query import paginate, select_records
+from .recording_query import query_page
 from .responses import Response, not_found, server_error, validation_error
 
 REPEATED_ITEMS = 2
@@ -15,12 +15,14 @@ LIST_VERSION = 4
 
 def recordings_page(
     ctx: RequestContext,
-    candidates: Iterable[dict[str, Any]],
     params: dict[str, str],
     *,
-    ignore_window: bool = False,
+    only_ids: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """A recordings-list body (``results``, ``has_next``, ``next_cursor``, ``version``)."""
+    """A recordings-list body (``results``, ``has_next``, ``next_cursor``, ``version``).
+
+    ``only_ids`` limits it to those recordings, date window ignored (playlist items).
+    """
     state = ctx.state
     user_id = ctx.user.id
 
@@ -28,10 +30,16 @@ def recordings_page(
         viewers = state.viewed_by.get(record["id"], set())
         return bool(viewers) if anyone else user_id in viewers
 
-    selected = select_records(
-        candidates, params, now=ctx.now, is_viewed=is_viewed, ignore_window=ignore_window
+    page = query_page(
+        state.recordings,
+        params,
+        now=ctx.now,
+        is_viewed=is_viewed,
+        offset_only=ctx.config.offset_only,
+        index=ctx.index,
+        version=state.version,
+        only_ids=only_ids,
     )
-    page = paginate(selected, params, now=ctx.now, offset_only=ctx.config.offset_only)
     results = [ctx.serialize(record) for record in page.records]
     served = list(results)
     if ctx.repeat_items:
@@ -46,7 +54,7 @@ def recordings_page(
 
 def list_recordings(ctx: RequestContext, params: dict[str, str]) -> Response:
     """``GET session_recordings/``."""
-    return Response(200, recordings_page(ctx, ctx.state.recordings.values(), ctx.query))
+    return Response(200, recordings_page(ctx, ctx.query))
 
 
 def _existing(ctx: RequestContext, recording_id: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .recording_query import SortedIndex
 from .recordings import serialize_recording
 from .responses import validation_error
 from .state import ApiKey, EmulatorConfig, EmulatorState, User
@@ -26,6 +27,7 @@ class RequestContext:
     body: Any
     now: datetime
     base_url: str
+    index: SortedIndex
     repeat_items: bool = False
 
     @property

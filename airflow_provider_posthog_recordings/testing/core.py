@@ -21,6 +21,7 @@ from . import api_playlists, api_recordings, api_sharing
 from .context import RequestContext
 from .faults import PRE_ACTION_KINDS, Fault, FaultPlan, fault_response
 from .ratelimit import SlidingWindowLimiter
+from .recording_query import SortedIndex
 from .responses import (
     ApiError,
     Response,
@@ -132,6 +133,7 @@ class EmulatorCore:
     requests: list[RequestRecord] = field(default_factory=list)
     faults_injected: Counter[str] = field(default_factory=Counter)
     internal_errors: list[str] = field(default_factory=list)
+    index: SortedIndex = field(default_factory=SortedIndex)
 
     def handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], raw_body: bytes
@@ -167,6 +169,11 @@ class EmulatorCore:
             self.requests.append(record)
         return outcome
 
+    def note_internal_error(self, text: str) -> None:
+        """Keep the traceback of an emulator bug (never printed)."""
+        with self.lock:
+            self.internal_errors.append(text)
+
     def _outcome(
         self, request: _Request, route: Route | None, key: ApiKey | None, fault: Fault | None
     ) -> Outcome:
@@ -199,13 +206,14 @@ class EmulatorCore:
                 body=request.body,
                 now=self.now(),
                 base_url=self.base_url(),
+                index=self.index,
                 repeat_items=fault is not None and fault.kind == "repeat_items",
             )
             return HANDLERS[(route.name, request.method)](ctx, route.params)
         except ApiError as error:
             return error.to_response()
         except Exception as exc:  # the server must survive any bug in a handler
-            self.internal_errors.append(traceback.format_exc())
+            self.note_internal_error(traceback.format_exc())
             return server_error(f"Emulator error: {exc!r}")
 
     def _authorize(

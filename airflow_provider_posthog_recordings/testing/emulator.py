@@ -27,7 +27,7 @@ from .recordings import build_recording, serialize_recording
 from .seeding import SeedSpec, generate_recordings
 from .server import EmulatorHTTPServer
 from .state import ALL_SCOPES, BULK_MODES, ApiKey, EmulatorConfig
-from .timeutil import ensure_utc
+from .timeutil import coerce_datetime, ensure_utc
 
 POLL_INTERVAL = 0.05
 
@@ -203,7 +203,7 @@ class PostHogEmulator:
                 for distinct_id in person["distinct_ids"]:
                     state.persons.setdefault(distinct_id, person)
                 state.next_person_id = max(state.next_person_id, person["id"] + 1)
-                state.recordings[record["id"]] = record
+                state.put_recording(record)
             return [record["id"] for record in records]
 
     def add_recording(self, **fields: Any) -> dict[str, Any]:
@@ -219,11 +219,27 @@ class PostHogEmulator:
             record = build_recording(state, fields, now)
             if record["id"] in state.recordings:
                 raise ValueError(f"recording {record['id']!r} already exists")
-            state.recordings[record["id"]] = record
-            state.deleted_ids.discard(record["id"])
+            state.put_recording(record)
             if viewed:
                 state.mark_viewed(record["id"], self._default_owner.id)
             return serialize_recording(state, record, self._default_owner.id, now)
+
+    def update_recording(self, recording_id: str, **fields: Any) -> dict[str, Any]:
+        """Change fields of an existing recording (e.g. ``ongoing=False``); returns it.
+
+        KeyError when it does not exist.
+        """
+        with self._core.lock:
+            state = self._core.state
+            if recording_id not in state.recordings:
+                raise KeyError(recording_id)
+            fields.pop("id", None)
+            for name in ("start_time", "end_time"):
+                if name in fields:
+                    fields[name] = coerce_datetime(fields[name])
+            record = {**state.recordings[recording_id], **fields}
+            state.put_recording(record)
+            return serialize_recording(state, record, self._default_owner.id, self.now())
 
     def recording_ids(self) -> set[str]:
         """Ids of the recordings that currently exist."""

@@ -112,6 +112,13 @@ class EmulatorState:
     last_pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     next_playlist_id: int = 1
     next_person_id: int = 1
+    version: int = 0  # moves when a recording is added or replaced (not when deleted)
+
+    def put_recording(self, record: dict[str, Any]) -> None:
+        """Store (or replace) a recording."""
+        self.recordings[record["id"]] = record
+        self.deleted_ids.discard(record["id"])
+        self.version += 1
 
     def new_user(self) -> User:
         """Create the owner of a new key."""

@@ -105,16 +105,23 @@ def _truncate(value: datetime, kind: str, position: str | None) -> datetime:
     return value
 
 
-def parse_date_param(text: str, now: datetime, attr: str) -> datetime:
-    """A ``date_from``/``date_to`` value: relative (``-3d``, ``-24h``, ``-30M``) or ISO.
+def parse_date_param(text: str, now: datetime, attr: str, *, end: bool = False) -> datetime:
+    """A ``date_from``/``date_to`` value: ``all``, relative (``-3d``, ``-24h``, ``-30M``) or ISO.
 
-    Raises a 400 :class:`ApiError` naming ``attr`` when the value cannot be read.
+    Units are PostHog's: ``m`` is months and ``M`` minutes. With ``end`` (for
+    ``date_to``) a bare date means the end of that day. Raises a 400
+    :class:`ApiError` naming ``attr`` when the value cannot be read.
     """
     value = text.strip()
+    if value == "all":
+        return datetime(1970, 1, 1, tzinfo=UTC)
     match = _RELATIVE.match(value)
     if match is not None:
         return _relative(match, now)
     try:
-        return parse_iso(value)
+        parsed = parse_iso(value)
     except ValueError as exc:
         raise validation_error(f"Invalid date: {text!r}", attr) from exc
+    if end and len(value) == 10:
+        parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return parsed

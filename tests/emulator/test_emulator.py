@@ -170,6 +170,9 @@ def test_explicit_windows(emulator: PostHogEmulator, api: Api) -> None:
     aware = (NOW - timedelta(days=25)).isoformat()
     zulu = (NOW - timedelta(days=3)).isoformat().replace("+00:00", "Z")
     assert set(api.list_all(date_from=aware, date_to=zulu)) == {ids[5], ids[20]}
+    assert len(api.list_all(date_from="all")) == 4
+    day = (NOW - timedelta(days=5)).date().isoformat()
+    assert set(api.list_all(date_from="-30d", date_to=day)) == {ids[5], ids[20]}  # whole day
     bad = api.get("session_recordings/", date_from="yesterday-ish")
     assert bad.status_code == 400 and bad.json()["attr"] == "date_from"
 
@@ -536,3 +539,17 @@ def test_request_log(emulator: PostHogEmulator, api: Api) -> None:
     assert second.body == {"session_recording_ids": ["a"]}
     emulator.reset_requests()
     assert emulator.request_count == 0
+
+
+def test_list_sees_changes_between_requests(emulator: PostHogEmulator, api: Api) -> None:
+    first = _at(emulator, 1, recording_duration=100)
+    assert api.list_all(order="duration") == [first]
+    second = _at(emulator, 1, recording_duration=200)
+    assert api.list_all(order="duration") == [second, first]
+    emulator.delete_recording(second)
+    assert api.list_all(order="duration") == [first]
+    updated = emulator.update_recording(first, ongoing=True, recording_duration=5)
+    assert updated["ongoing"] is True
+    assert api.get(f"session_recordings/{first}/").json()["recording_duration"] == 5
+    with pytest.raises(KeyError):
+        emulator.update_recording(second, ongoing=False)
