@@ -41,10 +41,11 @@ def normalize_host(host: str | None, *, allow_insecure_http: bool = False) -> st
             f"host {text!r} must be only scheme and host (no path such as /api or /project/1)"
         )
     hostname = parts.hostname.lower()
-    if hostname in _INGESTION_HOSTS:
+    if hostname in _INGESTION_HOSTS or hostname.endswith(".i.posthog.com"):
+        cloud = "eu" if hostname.startswith("eu") else "us"
         raise PostHogConfigError(
             f"{hostname} is PostHog's ingestion host and does not serve this API: use "
-            f"https://{hostname.replace('.i.', '.')} instead"
+            f"https://{cloud}.posthog.com instead"
         )
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(hostname):
         raise PostHogConfigError(

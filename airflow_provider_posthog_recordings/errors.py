@@ -153,7 +153,9 @@ def api_error_from_response(
         code = body.get("code") if isinstance(body.get("code"), str) else None
         attr = body.get("attr") if isinstance(body.get("attr"), str) else None
     elif isinstance(body, str) and body.strip():
-        detail = " ".join(body.split())[:200]
+        # Scrub before shortening: a key cut in two would otherwise leave its start behind.
+        text = body.replace(secret, "***") if secret else body
+        detail = " ".join(text.split())[:200]
     if detail and secret:
         detail = detail.replace(secret, "***")
     cls = _CLASS_BY_STATUS.get(status)

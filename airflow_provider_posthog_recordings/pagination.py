@@ -38,8 +38,14 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 def same_origin(url: str, base_url: str) -> bool:
-    """True when ``url`` has the same scheme, host and port as ``base_url``."""
-    return _origin(url) == _origin(base_url)
+    """True when ``url`` has the same scheme, host and port as ``base_url``.
+
+    A URL that cannot be parsed (bad port, broken IPv6 literal) is not the same origin.
+    """
+    try:
+        return _origin(url) == _origin(base_url)
+    except ValueError:
+        return False
 
 
 def next_page(page: dict[str, Any], sent: PageRequest, base_url: str) -> PageRequest | None:
@@ -78,7 +84,7 @@ def next_page(page: dict[str, Any], sent: PageRequest, base_url: str) -> PageReq
 
     cursor = page.get("next_cursor")
     if cursor and "offset" not in sent.params:
-        if cursor == sent.params.get("after"):
+        if str(cursor) == sent.params.get("after"):
             raise PostHogPaginationError("the server returned the same cursor twice")
         params = dict(sent.params)
         params["after"] = str(cursor)

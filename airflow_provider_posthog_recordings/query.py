@@ -40,8 +40,19 @@ PAGINATION_PARAMS = frozenset({"limit", "offset", "after"})
 DateValue = datetime | date | str
 
 
+def _no_number_date(value: Any) -> Any:
+    # Without this, pydantic reads a number as a Unix timestamp (7 -> 1970-01-01T00:00:07).
+    if isinstance(value, int | float):
+        raise ValueError(
+            f"{value!r} is a number, not a date: give a relative date such as '-7d' or an ISO date"
+        )
+    return value
+
+
 def _check_date(value: DateValue | None) -> DateValue | None:
-    if value is None or isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return _as_aware(value).astimezone(timezone.utc)
+    if value is None or isinstance(value, date):
         return value
     text = value.strip()
     if _RELATIVE_DATE.match(text):
@@ -52,7 +63,7 @@ def _check_date(value: DateValue | None) -> DateValue | None:
         raise ValueError(
             f"{value!r} is neither a relative date such as '-7d' or '-24h' nor an ISO date"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return _as_aware(parsed).astimezone(timezone.utc)
 
 
 def encode_date(value: DateValue) -> str:
@@ -139,6 +150,7 @@ class RecordingsQuery(BaseModel):
     order_direction: Literal["ASC", "DESC"] | None = None
     extra_params: dict[str, Any] | None = None
 
+    _no_number_dates = field_validator("date_from", "date_to", mode="before")(_no_number_date)
     _check_dates = field_validator("date_from", "date_to")(_check_date)
 
     @field_validator("extra_params")
@@ -152,7 +164,13 @@ class RecordingsQuery(BaseModel):
     def _window_in_order(self) -> RecordingsQuery:
         start, end = self.date_from, self.date_to
         both_datetimes = isinstance(start, datetime) and isinstance(end, datetime)
-        if both_datetimes and _as_aware(start) > _as_aware(end):  # type: ignore[arg-type]
+        both_dates = (
+            isinstance(start, date)
+            and isinstance(end, date)
+            and not isinstance(start, datetime)
+            and not isinstance(end, datetime)
+        )
+        if (both_datetimes or both_dates) and start > end:  # type: ignore[operator]
             raise ValueError(f"date_from ({start}) is after date_to ({end})")
         return self
 

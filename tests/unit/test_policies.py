@@ -1,0 +1,362 @@
+"""Retention decisions, deletion cap and playlist curation plans."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.models import Recording
+from airflow_provider_posthog_recordings.policies import (
+    LONGEST_RETENTION_DAYS,
+    CurationPlan,
+    Decision,
+    KeepReason,
+    PurgeTally,
+    RetentionPolicy,
+    check_deletion_cap,
+    compute_cutoff,
+    plan_curation,
+    validate_max_deletions,
+    validate_older_than_days,
+)
+
+UTC = timezone.utc
+CUTOFF = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
+TICK = timedelta(microseconds=1)
+
+
+def rec(
+    rid: str = "s1", start: datetime | None = CUTOFF - timedelta(days=1), **fields: object
+) -> Recording:
+    return Recording.model_validate({"id": rid, "start_time": start, **fields})
+
+
+# ------------------------------------------------------------------ older_than_days / cutoff
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(1, 1), (14, 14), ("7", 7), (" 30 ", 30), (3650, 3650)]
+)
+def test_validate_older_than_days(value: object, expected: int) -> None:
+    assert validate_older_than_days(value) == expected
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0, 0), (-1, -1), ("0", 0), ("-3", -3)])
+def test_older_than_days_must_be_positive(value: object, shown: int) -> None:
+    with pytest.raises(PostHogConfigError) as info:
+        validate_older_than_days(value)
+    assert str(info.value) == (
+        f"older_than_days must be at least 1 (got {shown}): 0 or less would delete recordings "
+        "of today"
+    )
+
+
+@pytest.mark.parametrize("value", [True, False, None, 7.0, 7.5, "seven", "7d", "", [7]])
+def test_older_than_days_must_be_a_whole_number(value: object) -> None:
+    with pytest.raises(PostHogConfigError) as info:
+        validate_older_than_days(value)
+    assert str(info.value) == f"older_than_days must be a whole number of days, not {value!r}"
+
+
+def test_compute_cutoff() -> None:
+    reference = datetime(2024, 5, 15, 6, 30, tzinfo=UTC)
+    assert compute_cutoff(reference, 14) == datetime(2024, 5, 1, 6, 30, tzinfo=UTC)
+
+
+def test_compute_cutoff_naive_reference_is_utc() -> None:
+    cutoff = compute_cutoff(datetime(2024, 5, 15, 6, 30), 14)
+    assert cutoff == datetime(2024, 5, 1, 6, 30, tzinfo=UTC)
+    assert cutoff.utcoffset() == timedelta(0)
+
+
+def test_compute_cutoff_converts_to_utc() -> None:
+    reference = datetime(2024, 5, 15, 2, 0, tzinfo=timezone(timedelta(hours=2)))
+    cutoff = compute_cutoff(reference, 1)
+    assert cutoff == datetime(2024, 5, 14, 0, 0, tzinfo=UTC)
+    assert cutoff.tzinfo == UTC
+
+
+def test_compute_cutoff_accepts_text_days_and_refuses_zero() -> None:
+    assert compute_cutoff(CUTOFF, "2") == datetime(2024, 4, 29, tzinfo=UTC)  # type: ignore[arg-type]
+    with pytest.raises(PostHogConfigError, match="at least 1"):
+        compute_cutoff(CUTOFF, 0)
+
+
+def test_longest_retention() -> None:
+    assert LONGEST_RETENTION_DAYS == 1837
+    assert LONGEST_RETENTION_DAYS > 5 * 365
+
+
+# ------------------------------------------------------------------ RetentionPolicy.decide
+
+
+def test_policy_needs_an_aware_cutoff() -> None:
+    with pytest.raises(PostHogConfigError, match="the cutoff must be timezone-aware"):
+        RetentionPolicy(cutoff=datetime(2024, 5, 1))
+
+
+def test_old_recording_is_deleted() -> None:
+    assert RetentionPolicy(CUTOFF).decide(rec("old")) == Decision("old", True, None)
+
+
+def test_missing_start_time_is_kept() -> None:
+    decision = RetentionPolicy(CUTOFF).decide(rec("x", None))
+    assert decision == Decision("x", False, KeepReason.NO_START_TIME)
+
+
+def test_exactly_at_the_cutoff_is_kept() -> None:
+    decision = RetentionPolicy(CUTOFF).decide(rec("x", CUTOFF))
+    assert decision == Decision("x", False, KeepReason.NEWER_THAN_CUTOFF)
+
+
+def test_one_microsecond_before_the_cutoff_is_deleted() -> None:
+    assert RetentionPolicy(CUTOFF).decide(rec("x", CUTOFF - TICK)) == Decision("x", True)
+
+
+def test_newer_is_kept() -> None:
+    decision = RetentionPolicy(CUTOFF).decide(rec("x", CUTOFF + timedelta(days=3)))
+    assert decision == Decision("x", False, KeepReason.NEWER_THAN_CUTOFF)
+
+
+def test_cutoff_in_another_zone_compares_by_instant() -> None:
+    plus_two = RetentionPolicy(CUTOFF.astimezone(timezone(timedelta(hours=2))))
+    assert plus_two.decide(rec("x", CUTOFF - TICK)).delete is True
+    assert plus_two.decide(rec("x", CUTOFF)).delete is False
+
+
+def test_start_time_text_with_offset_is_compared_as_an_instant() -> None:
+    # 01:59:59+02:00 is 23:59:59 UTC the day before the cutoff.
+    recording = Recording.model_validate({"id": "x", "start_time": "2024-05-01T01:59:59+02:00"})
+    assert RetentionPolicy(CUTOFF).decide(recording).delete is True
+    recording = Recording.model_validate({"id": "y", "start_time": "2024-05-01T02:00:00+02:00"})
+    assert RetentionPolicy(CUTOFF).decide(recording).reason is KeepReason.NEWER_THAN_CUTOFF
+
+
+def test_ongoing_is_kept() -> None:
+    decision = RetentionPolicy(CUTOFF).decide(rec("x", ongoing=True))
+    assert decision == Decision("x", False, KeepReason.ONGOING)
+
+
+@pytest.mark.parametrize("ongoing", [False, None])
+def test_not_ongoing_is_deleted(ongoing: bool | None) -> None:
+    assert RetentionPolicy(CUTOFF).decide(rec("x", ongoing=ongoing)).delete is True
+
+
+def test_protected_by_playlist_is_kept() -> None:
+    policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"keep-me"}))
+    assert policy.decide(rec("keep-me")) == Decision(
+        "keep-me", False, KeepReason.PROTECTED_PLAYLIST
+    )
+    assert policy.decide(rec("other")) == Decision("other", True)
+
+
+def test_newer_wins_over_protected_as_the_reason() -> None:
+    policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"x"}))
+    assert policy.decide(rec("x", CUTOFF)).reason is KeepReason.NEWER_THAN_CUTOFF
+
+
+@pytest.mark.parametrize(
+    ("shared", "delete", "reason"),
+    [(True, False, KeepReason.SHARED), (None, False, KeepReason.SHARED), (False, True, None)],
+)
+def test_keep_shared(shared: bool | None, delete: bool, reason: KeepReason | None) -> None:
+    policy = RetentionPolicy(CUTOFF, keep_shared=True)
+    assert policy.decide(rec("x"), shared=shared) == Decision("x", delete, reason)
+
+
+@pytest.mark.parametrize("shared", [True, False, None])
+def test_sharing_ignored_without_keep_shared(shared: bool | None) -> None:
+    assert RetentionPolicy(CUTOFF).decide(rec("x"), shared=shared) == Decision("x", True)
+
+
+def test_protected_wins_over_shared_as_the_reason() -> None:
+    policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"x"}), keep_shared=True)
+    assert policy.decide(rec("x"), shared=True).reason is KeepReason.PROTECTED_PLAYLIST
+
+
+# ------------------------------------------------------------------ needs_sharing_check
+
+
+def test_needs_sharing_check_without_keep_shared() -> None:
+    assert RetentionPolicy(CUTOFF).needs_sharing_check(rec("x")) is False
+
+
+@pytest.mark.parametrize(
+    ("recording", "expected"),
+    [
+        (rec("old"), True),
+        (rec("new", CUTOFF), False),
+        (rec("nostart", None), False),
+        (rec("live", ongoing=True), False),
+        (rec("prot"), False),
+    ],
+)
+def test_needs_sharing_check(recording: Recording, expected: bool) -> None:
+    policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"prot"}), keep_shared=True)
+    assert policy.needs_sharing_check(recording) is expected
+
+
+# ------------------------------------------------------------------ PurgeTally
+
+
+def test_purge_tally_counts() -> None:
+    policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"p"}), keep_shared=True)
+    tally = PurgeTally()
+    cases = [
+        (rec("a"), False),
+        (rec("b"), False),
+        (rec("c"), True),
+        (rec("d"), None),
+        (rec("p"), False),
+        (rec("n", CUTOFF), False),
+        (rec("m", CUTOFF + TICK), False),
+        (rec("z", None), False),
+        (rec("o", ongoing=True), False),
+    ]
+    for recording, shared in cases:
+        tally.add(policy.decide(recording, shared=shared))
+    assert tally.listed == 9
+    assert tally.candidates == 2
+    assert tally.kept == Counter(
+        {
+            "shared": 2,
+            "protected_playlist": 1,
+            "newer_than_cutoff": 2,
+            "no_start_time": 1,
+            "ongoing": 1,
+        }
+    )
+    assert sum(tally.kept.values()) + tally.candidates == tally.listed
+
+
+def test_purge_tally_starts_empty_and_does_not_share_counters() -> None:
+    first, second = PurgeTally(), PurgeTally()
+    first.add(Decision("a", False, KeepReason.ONGOING))
+    assert (second.listed, second.candidates, second.kept) == (0, 0, Counter())
+    assert dict(first.kept) == {"ongoing": 1}
+
+
+# ------------------------------------------------------------------ deletion cap
+
+
+def test_over_the_cap_is_refused_naming_the_count() -> None:
+    with pytest.raises(PostHogConfigError) as info:
+        check_deletion_cap(1500, 1000)
+    assert str(info.value) == (
+        "1500 recordings match the retention policy but max_deletions is 1000: nothing was "
+        "deleted. Check the policy with dry_run=True, then raise max_deletions (e.g. "
+        "max_deletions=1500) or set it to None to lift the cap"
+    )
+
+
+@pytest.mark.parametrize(
+    ("candidates", "cap"), [(1000, 1000), (0, 0), (3, 10), (10**9, None), (0, None)]
+)
+def test_within_the_cap(candidates: int, cap: int | None) -> None:
+    assert check_deletion_cap(candidates, cap) is None
+
+
+def test_cap_zero_refuses_any_deletion() -> None:
+    with pytest.raises(PostHogConfigError, match="1 recordings match"):
+        check_deletion_cap(1, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, None), (0, 0), (500, 500), ("25", 25), (" 3 ", 3)]
+)
+def test_validate_max_deletions(value: object, expected: int | None) -> None:
+    assert validate_max_deletions(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "max_deletions must be a whole number or None, not True"),
+        (2.5, "max_deletions must be a whole number or None, not 2.5"),
+        ([1], "max_deletions must be a whole number or None, not [1]"),
+        ("many", "max_deletions must be a whole number, not 'many'"),
+        ("", "max_deletions must be a whole number, not ''"),
+        (-1, "max_deletions must be 0 or more, not -1"),
+        ("-5", "max_deletions must be 0 or more, not -5"),
+    ],
+)
+def test_invalid_max_deletions(value: object, message: str) -> None:
+    with pytest.raises(PostHogConfigError) as info:
+        validate_max_deletions(value)
+    assert str(info.value) == message
+
+
+# ------------------------------------------------------------------ plan_curation
+
+
+def test_curation_adds_newest_first_up_to_max() -> None:
+    plan = plan_curation([], ["n1", "n2", "n3", "n4"], max_recordings=3, remove_stale=False)
+    assert plan == CurationPlan(add=["n1", "n2", "n3"], remove=[], target=["n1", "n2", "n3"])
+
+
+def test_curation_never_adds_what_is_there() -> None:
+    plan = plan_curation(["n2", "old"], ["n1", "n2", "n3"], max_recordings=10, remove_stale=False)
+    assert plan.add == ["n1", "n3"]
+    assert plan.remove == []
+    assert plan.target == ["n1", "n2", "n3"]
+
+
+def test_curation_remove_stale() -> None:
+    plan = plan_curation(
+        ["old", "n2", "gone"], ["n1", "n2", "n3"], max_recordings=10, remove_stale=True
+    )
+    assert plan == CurationPlan(add=["n1", "n3"], remove=["old", "gone"], target=["n1", "n2", "n3"])
+
+
+def test_curation_remove_stale_pushes_out_older_matches() -> None:
+    plan = plan_curation(
+        ["n3", "n4"], ["n1", "n2", "n3", "n4"], max_recordings=2, remove_stale=True
+    )
+    assert plan == CurationPlan(add=["n1", "n2"], remove=["n3", "n4"], target=["n1", "n2"])
+
+
+def test_curation_without_remove_stale_keeps_extra_items() -> None:
+    plan = plan_curation(
+        ["n3", "n4"], ["n1", "n2", "n3", "n4"], max_recordings=2, remove_stale=False
+    )
+    assert plan == CurationPlan(add=["n1", "n2"], remove=[], target=["n1", "n2"])
+
+
+def test_curation_already_up_to_date() -> None:
+    plan = plan_curation(["n1", "n2"], ["n1", "n2", "n3"], max_recordings=2, remove_stale=True)
+    assert plan == CurationPlan(add=[], remove=[], target=["n1", "n2"])
+
+
+def test_curation_max_zero() -> None:
+    assert plan_curation(["a", "b"], ["n1"], max_recordings=0, remove_stale=True) == CurationPlan(
+        add=[], remove=["a", "b"], target=[]
+    )
+    assert plan_curation(["a"], ["n1"], max_recordings=0, remove_stale=False) == CurationPlan(
+        add=[], remove=[], target=[]
+    )
+
+
+def test_curation_duplicates_in_inputs() -> None:
+    plan = plan_curation(
+        ["a", "x", "a", "x"],
+        ["n1", "n1", "a", "n2", "n1", "n3"],
+        max_recordings=3,
+        remove_stale=True,
+    )
+    # Duplicates do not take target places: the target is the 3 newest distinct ids.
+    assert plan == CurationPlan(add=["n1", "n2"], remove=["x"], target=["n1", "a", "n2"])
+    assert len(set(plan.add)) == len(plan.add)
+    assert len(set(plan.remove)) == len(plan.remove)
+
+
+def test_curation_accepts_iterators() -> None:
+    plan = plan_curation(iter(["a"]), ("a", "b"), max_recordings=5, remove_stale=True)
+    assert plan == CurationPlan(add=["b"], remove=[], target=["a", "b"])
+
+
+def test_curation_negative_max_is_refused() -> None:
+    with pytest.raises(PostHogConfigError, match="max_recordings must be 0 or more"):
+        plan_curation([], ["a"], max_recordings=-1, remove_stale=False)

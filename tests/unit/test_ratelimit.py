@@ -1,0 +1,228 @@
+"""SlidingWindowLimiter with a fake clock: never more than per_minute slots in any window."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from bisect import bisect_left
+
+import pytest
+
+from airflow_provider_posthog_recordings.ratelimit import (
+    SAFETY_MARGIN_SECONDS,
+    WINDOW_SECONDS,
+    SlidingWindowLimiter,
+    shared_limiter,
+)
+
+SPAN = WINDOW_SECONDS + SAFETY_MARGIN_SECONDS  # 60.5
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps (or the test says so)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def make(per_minute: int | None, fake: FakeTime) -> SlidingWindowLimiter:
+    return SlidingWindowLimiter(per_minute, clock=fake.clock, sleep=fake.sleep)
+
+
+def max_in_any_window(times: list[float], span: float) -> int:
+    """The most send times inside any half-open window [t, t + span)."""
+    ordered = sorted(times)
+    return max(bisect_left(ordered, t + span) - i for i, t in enumerate(ordered))
+
+
+def test_constants() -> None:
+    assert WINDOW_SECONDS == 60.0
+    assert SAFETY_MARGIN_SECONDS == 0.5
+
+
+def test_first_per_minute_slots_are_immediate_then_it_waits() -> None:
+    fake = FakeTime()
+    limiter = make(3, fake)
+    assert [limiter.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert fake.sleeps == []
+    assert limiter.acquire() == SPAN
+    assert fake.sleeps == [SPAN]
+    assert fake.now == 1000.0 + SPAN
+    assert limiter.waited_seconds == SPAN
+
+
+def test_burst_is_released_in_waves_of_per_minute() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(4, fake)
+    sent = []
+    for _ in range(12):
+        limiter.acquire()
+        sent.append(fake.now)
+    assert sent == [0.0] * 4 + [SPAN] * 4 + [2 * SPAN] * 4
+    assert fake.sleeps == [SPAN, 2 * SPAN - SPAN]
+
+
+def test_never_more_than_per_minute_in_any_window_with_irregular_traffic() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(5, fake)
+    sent = []
+    gaps = [0, 1, 0, 7, 0.2, 30, 0, 0, 3, 11, 0, 0, 0, 45, 2, 0, 0.1, 0, 9, 0, 0, 61, 0, 0, 0]
+    for gap in gaps * 4:
+        fake.now += gap  # the caller does other work between requests
+        limiter.acquire()
+        sent.append(fake.now)
+    assert max_in_any_window(sent, SPAN) == 5
+    assert sent == sorted(sent)
+
+
+def test_slot_frees_exactly_when_the_oldest_is_a_window_old() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(2, fake)
+    limiter.acquire()  # at 0
+    fake.now = 10.0
+    limiter.acquire()  # at 10
+    fake.now = 20.0
+    assert limiter.acquire() == pytest.approx(SPAN - 20.0)  # waits for 0 + 60.5
+    assert fake.now == pytest.approx(SPAN)
+    fake.now = 100.0  # slots at 10 and 60.5: the one at 10 is old, the one at 60.5 is not
+    assert limiter.acquire() == 0.0
+    assert limiter.acquire() == pytest.approx(60.5 + SPAN - 100.0)
+    assert fake.now == pytest.approx(121.0)
+    fake.now = 500.0  # everything is old: no wait
+    assert limiter.acquire() == 0.0
+    assert limiter.acquire() == 0.0
+    assert limiter.acquire() == pytest.approx(SPAN)
+
+
+def test_caller_sleep_is_used_when_given() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(1, fake)
+    limiter.acquire()
+    own: list[float] = []
+    assert limiter.acquire(sleep=own.append) == SPAN
+    assert own == [SPAN]
+    assert fake.sleeps == []
+
+
+@pytest.mark.parametrize("per_minute", [None, 0])
+def test_unlimited(per_minute: int | None) -> None:
+    fake = FakeTime()
+    limiter = make(per_minute, fake)
+    assert limiter.per_minute is None
+    assert sum(limiter.acquire() for _ in range(1000)) == 0.0
+    assert fake.sleeps == []
+    assert limiter.waited_seconds == 0.0
+
+
+def test_negative_budget_is_refused() -> None:
+    with pytest.raises(ValueError, match="per_minute must be positive"):
+        SlidingWindowLimiter(-1)
+
+
+def test_pause_holds_later_acquisitions() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(100, fake)
+    limiter.acquire()
+    limiter.pause(12.0)
+    assert limiter.acquire() == 12.0
+    assert fake.now == 12.0
+    assert limiter.acquire() == 0.0  # the pause is over
+
+
+def test_pause_holds_an_unlimited_limiter_too() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(None, fake)
+    limiter.pause(5.0)
+    assert limiter.acquire() == 5.0
+    assert limiter.acquire() == 0.0
+
+
+def test_a_shorter_pause_does_not_shorten_a_longer_one() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(None, fake)
+    limiter.pause(30.0)
+    fake.now = 10.0
+    limiter.pause(5.0)  # would end at 15; the first ends at 30
+    assert limiter.acquire() == 20.0
+
+
+def test_pause_and_window_combine() -> None:
+    fake = FakeTime(0.0)
+    limiter = make(1, fake)
+    limiter.acquire()  # next free slot at 60.5
+    limiter.pause(100.0)
+    assert limiter.acquire() == 100.0
+    limiter.pause(1.0)
+    assert limiter.acquire() == pytest.approx(SPAN)  # the window is now the later bound
+
+
+def test_threads_share_the_budget() -> None:
+    # The clock stands still, so each thread's slot is now + the wait it was given.
+    now = 0.0
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def record(seconds: float) -> None:
+        with lock:
+            waits.append(seconds)
+
+    limiter = SlidingWindowLimiter(5, clock=lambda: now, sleep=record)
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(5):
+            limiter.acquire()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)
+    slots = [0.0] * (40 - len(waits)) + waits
+    assert sorted(slots) == sorted(SPAN * (i // 5) for i in range(40))
+    assert max_in_any_window(slots, SPAN) == 5
+    assert limiter.waited_seconds == pytest.approx(sum(SPAN * (i // 5) for i in range(40)))
+
+
+def test_shared_limiter_is_shared_per_scope_key_and_budget() -> None:
+    scope = f"test-{uuid.uuid4()}"
+    first = shared_limiter(scope, "key-a", 240)
+    assert shared_limiter(scope, "key-a", 240) is first
+    assert first.per_minute == 240
+    others = [
+        shared_limiter(f"{scope}-other", "key-a", 240),
+        shared_limiter(scope, "key-b", 240),
+        shared_limiter(scope, "key-a", 60),
+        shared_limiter(scope, "key-a", None),
+    ]
+    assert all(other is not first for other in others)
+    assert len({id(other) for other in others}) == 4
+    assert shared_limiter(scope, "key-a", None) is others[3]
+
+
+def test_shared_limiter_from_threads_is_one_object() -> None:
+    scope = f"test-{uuid.uuid4()}"
+    found: list[SlidingWindowLimiter] = []
+    start = threading.Barrier(6)
+
+    def worker() -> None:
+        start.wait()
+        found.append(shared_limiter(scope, "key", 12))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(found) == 6
+    assert all(limiter is found[0] for limiter in found)
