@@ -136,7 +136,7 @@ def _console_filters(params: dict[str, str]) -> list[Predicate]:
         return []
     if not isinstance(items, list):
         raise validation_error("console_log_filters must be a JSON array", "console_log_filters")
-    predicates = []
+    predicates: list[Predicate] = []
     for item in items:
         if not isinstance(item, dict) or item.get("key") != "level":
             raise validation_error(
@@ -155,11 +155,15 @@ def _console_filters(params: dict[str, str]) -> list[Predicate]:
             raise validation_error(
                 f"Unknown console log level(s) {unknown!r}", "console_log_filters"
             )
-        fields = {LEVEL_FIELDS[level] for level in levels}
-        predicates.append(
-            lambda record, fields=fields: any((record.get(f) or 0) > 0 for f in fields)
-        )
+        predicates.append(_has_console_entries({LEVEL_FIELDS[str(level)] for level in levels}))
     return predicates
+
+
+def _has_console_entries(fields: set[str]) -> Predicate:
+    def matches(record: Record) -> bool:
+        return any((record.get(name) or 0) > 0 for name in fields)
+
+    return matches
 
 
 def _no_events(params: dict[str, str]) -> None:

@@ -68,6 +68,12 @@ def api(emulator: PostHogEmulator) -> Api:
     return Api(emulator, emulator.api_key)
 
 
+def _recording(emulator: PostHogEmulator, recording_id: str) -> dict[str, Any]:
+    record = emulator.recording(recording_id)
+    assert record is not None
+    return record
+
+
 def _at(emulator: PostHogEmulator, days_ago: float, **fields: Any) -> str:
     record = emulator.add_recording(start_time=NOW - timedelta(days=days_ago), **fields)
     return record["id"]
@@ -246,7 +252,7 @@ def test_filters(emulator: PostHogEmulator, api: Api) -> None:
     c = _at(emulator, 2, distinct_id="carol", recording_duration=90, console_warn_count=2)
     old = _at(emulator, 50, distinct_id="alice")
     assert set(api.list_all(distinct_ids='["alice","bob"]')) == {a, b}
-    person = emulator.recording(a)["person"]["uuid"]
+    person = _recording(emulator, a)["person"]["uuid"]
     assert set(api.list_all(person_uuid=person, date_from="-60d")) == {a, old}
     assert set(api.list_all(session_ids=json.dumps([a, old]))) == {a, old}
     long_ones = json.dumps(
@@ -457,7 +463,7 @@ def test_seeding_is_deterministic_and_realistic() -> None:
         c = three.seed_recordings(200, days=30, seed=8, ongoing=5, persons=10, end=end)
         assert a == b and a != c and len(set(a)) == 200
         assert [one.recording(i) for i in a] == [two.recording(i) for i in b]
-        records = [one.recording(i) for i in a]
+        records = [_recording(one, i) for i in a]
     assert sum(r["ongoing"] for r in records) == 5
     assert sum(r["console_error_count"] > 0 for r in records) == 40
     assert len({r["person"]["uuid"] for r in records}) <= 10

@@ -9,13 +9,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 15) -> dict[str, object]:
+def _wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 15) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
@@ -55,7 +56,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         base = f"{info['url']}/api/projects/1/"
         listed = requests.get(
             base + "session_recordings/",
-            params={"date_from": "-11d", "limit": 100},
+            params={"date_from": "-11d", "limit": "100"},
             headers=headers,
             timeout=10,
         )
