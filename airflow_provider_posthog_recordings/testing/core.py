@@ -212,7 +212,7 @@ class EmulatorCore:
             return HANDLERS[(route.name, request.method)](ctx, route.params)
         except ApiError as error:
             return error.to_response()
-        except Exception as exc:  # the server must survive any bug in a handler
+        except Exception as exc:  # noqa: BLE001 - the server must survive a handler bug
             self.note_internal_error(traceback.format_exc())
             return server_error(f"Emulator error: {exc!r}")
 

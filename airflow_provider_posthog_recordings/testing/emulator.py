@@ -276,7 +276,7 @@ class PostHogEmulator:
         self,
         name: str,
         *,
-        type: str = "collection",  # noqa: A002 - the API's own field name
+        type: str = "collection",
         pinned: bool = False,
         filters: dict[str, Any] | None = None,
         recording_ids: list[str] | None = None,

@@ -78,7 +78,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         """The Server header."""
         return self.server_version
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request log line."""
 
     def _serve(self) -> None:

@@ -68,6 +68,10 @@ def api(emulator: PostHogEmulator) -> Api:
     return Api(emulator, emulator.api_key)
 
 
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: FURB162 - 3.10
+
+
 def _recording(emulator: PostHogEmulator, recording_id: str) -> dict[str, Any]:
     record = emulator.recording(recording_id)
     assert record is not None
@@ -467,7 +471,7 @@ def test_seeding_is_deterministic_and_realistic() -> None:
     assert sum(r["ongoing"] for r in records) == 5
     assert sum(r["console_error_count"] > 0 for r in records) == 40
     assert len({r["person"]["uuid"] for r in records}) <= 10
-    starts = [datetime.fromisoformat(r["start_time"].replace("Z", "+00:00")) for r in records]
+    starts = [_parse(r["start_time"]) for r in records]
     assert all(end - timedelta(days=30) <= s <= end for s in starts)
     assert max(starts) - min(starts) > timedelta(days=25)
     for r in records:

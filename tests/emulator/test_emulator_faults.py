@@ -84,7 +84,7 @@ def test_server_errors(emulator: PostHogEmulator, api: Api) -> None:
 
 
 def test_drop_before_has_no_effect(emulator: PostHogEmulator, api: Api) -> None:
-    rid = sorted(emulator.recording_ids())[0]
+    rid = min(emulator.recording_ids())
     emulator.inject("drop_before", method="DELETE")
     with pytest.raises(requests.ConnectionError):
         api.delete(f"{LIST}{rid}/")
@@ -94,7 +94,7 @@ def test_drop_before_has_no_effect(emulator: PostHogEmulator, api: Api) -> None:
 
 
 def test_drop_after_performs_the_effect(emulator: PostHogEmulator, api: Api) -> None:
-    rid = sorted(emulator.recording_ids())[0]
+    rid = min(emulator.recording_ids())
     emulator.inject("drop_after", method="DELETE")
     with pytest.raises(requests.ConnectionError):
         api.delete(f"{LIST}{rid}/")
@@ -144,7 +144,7 @@ def test_repeat_items(emulator: PostHogEmulator, api: Api) -> None:
 
 def test_matching_times_and_skip(emulator: PostHogEmulator, api: Api) -> None:
     emulator.inject("503", times=2, skip=1, method="GET", path_contains="/sharing/")
-    rid = sorted(emulator.recording_ids())[0]
+    rid = min(emulator.recording_ids())
     assert api.get(LIST).status_code == 200  # not matching
     statuses = [api.get(f"{LIST}{rid}/sharing/").status_code for _ in range(4)]
     assert statuses == [200, 503, 503, 200]
