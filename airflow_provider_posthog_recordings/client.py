@@ -16,6 +16,7 @@ The client owns what makes a PostHog job cheap and safe:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -191,6 +192,7 @@ class PostHogClient:
         self._request_count = 0
         self.throttled_count = 0
         self._bulk_refused: set[str] = set()
+        self._bulk_accepted: set[str] = set()
 
     # ------------------------------------------------------------------ basics
 
@@ -357,32 +359,49 @@ class PostHogClient:
     # -------------------------------------------------------- pagination loop
 
     def _iter_pages(
-        self, path: str, params: dict[str, str], *, listing: bool = False
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        listing: bool = False,
+        prefetch: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of raw items, following whichever pagination the server uses.
 
         Items repeated from the page before (a server glitch, or offset drift) are dropped.
+        With ``prefetch`` the next page is fetched while the caller works on the current one
+        (for callers that read to the end: one page too many is fetched if they stop early).
         """
         request: PageRequest | None = PageRequest(params=params)
         previous_ids: set[Any] = set()
-        while request is not None:
-            if request.url is not None:
-                answer = self._send("GET", request.url, listing=listing)
-            else:
-                answer = self._send("GET", path, params=request.params, listing=listing)
-            page = answer.body
-            if not isinstance(page, dict):
-                raise PostHogServerError(
-                    status=answer.status,
-                    method="GET",
-                    path=path,
-                    detail="the list answer is not a JSON object",
-                )
-            items = [item for item in page.get("results") or [] if isinstance(item, dict)]
-            fresh = [item for item in items if item.get("id") not in previous_ids]
-            previous_ids = {item.get("id") for item in items}
-            yield fresh
-            request = next_page(page, request, self.base_url)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self._fetch_page, path, request, listing) if prefetch else None
+            while request is not None:
+                if pending is not None:
+                    page = pending.result()
+                else:
+                    page = self._fetch_page(path, request, listing)
+                request = next_page(page, request, self.base_url)
+                if prefetch and request is not None:
+                    pending = pool.submit(self._fetch_page, path, request, listing)
+                items = [item for item in page.get("results") or [] if isinstance(item, dict)]
+                fresh = [item for item in items if item.get("id") not in previous_ids]
+                previous_ids = {item.get("id") for item in items}
+                yield fresh
+
+    def _fetch_page(self, path: str, request: PageRequest, listing: bool) -> dict[str, Any]:
+        if request.url is not None:
+            answer = self._send("GET", request.url, listing=listing)
+        else:
+            answer = self._send("GET", path, params=request.params, listing=listing)
+        if not isinstance(answer.body, dict):
+            raise PostHogServerError(
+                status=answer.status,
+                method="GET",
+                path=path,
+                detail="the list answer is not a JSON object",
+            )
+        return answer.body
 
     # ------------------------------------------------------------- recordings
 
@@ -390,14 +409,23 @@ class PostHogClient:
         self,
         query: RecordingsQuery | Mapping[str, Any] | None = None,
         page_size: int | None = None,
+        *,
+        prefetch: bool = False,
     ) -> Iterator[list[Recording]]:
         """Yield the recordings matching ``query`` page by page.
 
         Note that without ``date_from`` PostHog only looks at the last three days.
+
+        Args:
+            query: filters.
+            page_size: recordings per request.
+            prefetch: fetch the next page while the caller handles this one (for callers
+                that read every page).
         """
         params = RecordingsQuery.parse(query).to_params()
         params["limit"] = str(page_size or self.page_size)
-        for raw_page in self._iter_pages("session_recordings/", params, listing=True):
+        pages = self._iter_pages("session_recordings/", params, listing=True, prefetch=prefetch)
+        for raw_page in pages:
             yield [Recording.model_validate(item) for item in raw_page]
 
     def iter_recordings(
@@ -487,6 +515,9 @@ class PostHogClient:
     ) -> DeleteResult:
         """Delete recordings permanently, 100 a request with ``bulk_delete``.
 
+        Up to ``concurrency`` requests are in flight at once; the shared limiter keeps the
+        pace within the key's budget.
+
         Falls back to one DELETE per recording (for the rest of this client's life) when the
         server refuses bulk actions. Recordings already gone count as done, not as failures.
 
@@ -498,11 +529,18 @@ class PostHogClient:
             A :class:`DeleteResult` with the deleted, already-gone and failed ids.
         """
         total = DeleteResult()
-        for batch in chunked(dict.fromkeys(recording_ids), BULK_DELETE_CAP):
-            total.absorb(self._delete_batch(batch))
+        batches = chunked(dict.fromkeys(recording_ids), BULK_DELETE_CAP)
+        while True:
+            # Batches are independent: once the server has said whether it takes bulk
+            # deletes, up to `concurrency` go at once (the limiter sets the pace).
+            known = "recordings.bulk_delete" in self._bulk_refused | self._bulk_accepted
+            group = list(itertools.islice(batches, self.concurrency if known else 1))
+            if not group:
+                return total
+            for result in self._map(self._delete_batch, group):
+                total.absorb(result)
             if on_progress is not None:
                 on_progress(total)
-        return total
 
     def _delete_batch(self, batch: list[str]) -> DeleteResult:
         answer = self._bulk_answer(
@@ -734,6 +772,7 @@ class PostHogClient:
             if answer.status == 404:
                 self._check_project_reachable()
             return None
+        self._bulk_accepted.add(name)
         return answer
 
     def _bulk(self, name: str, path: str, ids: list[str]) -> dict[str, Any] | None:

@@ -186,7 +186,7 @@ def run_purge(client: PostHogClient, settings: PurgeSettings) -> dict[str, Any]:
     spill = _Spill()
     try:
         for page_number, page in enumerate(
-            client.iter_recording_pages(query, settings.page_size), start=1
+            client.iter_recording_pages(query, settings.page_size, prefetch=True), start=1
         ):
             for recording in page:
                 shared = None
