@@ -26,11 +26,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy airflow_provider_posthog_recordings
 
-test: lint
+test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 # Without the whole-DAG runs (the slowest tests).
-test-fast: lint
+test-fast: lint typecheck
 	$(BIN)/python -m pytest -q -m "not dagrun"
 
 demo: install

@@ -375,7 +375,8 @@ class PostHogClient:
         request: PageRequest | None = PageRequest(params=params)
         previous_ids: set[Any] = set()
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(self._fetch_page, path, request, listing) if prefetch else None
+            first = PageRequest(params=params)
+            pending = pool.submit(self._fetch_page, path, first, listing) if prefetch else None
             while request is not None:
                 if pending is not None:
                     page = pending.result()

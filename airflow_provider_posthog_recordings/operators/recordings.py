@@ -219,7 +219,8 @@ class PostHogDeleteRecordingsOperator(PostHogBaseOperator):
             validate_max_deletions(max_deletions)
         self.recording_ids = recording_ids
         self.distinct_ids = distinct_ids
-        self.dry_run = dry_run
+        # Not `self.dry_run`: that name is BaseOperator.dry_run(), which Airflow calls.
+        self.is_dry_run = dry_run
         self.max_deletions = max_deletions
 
     @staticmethod
@@ -240,8 +241,8 @@ class PostHogDeleteRecordingsOperator(PostHogBaseOperator):
             self.log.info("Found %d recordings of %d distinct ids", len(found), len(people))
             ids = list(dict.fromkeys([*ids, *found]))
         check_deletion_cap(len(ids), cap)
-        manifest: dict[str, Any] = {"dry_run": self.dry_run, "requested": len(ids)}
-        if self.dry_run:
+        manifest: dict[str, Any] = {"dry_run": self.is_dry_run, "requested": len(ids)}
+        if self.is_dry_run:
             self.log.info("Dry run: would delete %d recordings", len(ids))
             manifest["would_delete_ids"] = ids[:DEFAULT_MANIFEST_IDS]
             return manifest
@@ -274,7 +275,7 @@ class PostHogPurgeRecordingsOperator(PostHogBaseOperator):
 
     Args:
         older_than_days: the retention period in days, at least 1 (templated).
-        dry_run: decide and report, delete nothing (templated).
+        dry_run: decide and report, delete nothing (templated; stored as ``is_dry_run``).
         max_deletions: when more recordings would go, fail before deleting anything
             (templated; None: no cap).
         keep_playlists: names or short ids of playlists whose recordings are kept
@@ -293,7 +294,7 @@ class PostHogPurgeRecordingsOperator(PostHogBaseOperator):
 
     template_fields: Sequence[str] = (
         "older_than_days",
-        "dry_run",
+        "is_dry_run",
         "max_deletions",
         "keep_playlists",
         "query",
@@ -321,7 +322,8 @@ class PostHogPurgeRecordingsOperator(PostHogBaseOperator):
         if not isinstance(query, str):
             RecordingsQuery.parse(query)
         self.older_than_days = older_than_days
-        self.dry_run = dry_run
+        # Not `self.dry_run`: that name is BaseOperator.dry_run(), which Airflow calls.
+        self.is_dry_run = dry_run
         self.max_deletions = max_deletions
         self.keep_playlists = list(keep_playlists or [])
         self.keep_pinned = keep_pinned
@@ -333,7 +335,7 @@ class PostHogPurgeRecordingsOperator(PostHogBaseOperator):
         settings = PurgeSettings(
             older_than_days=validate_older_than_days(self.older_than_days),
             reference=run_reference_time(context),
-            dry_run=_as_bool(self.dry_run, "dry_run"),
+            dry_run=_as_bool(self.is_dry_run, "dry_run"),
             max_deletions=validate_max_deletions(self.max_deletions),
             keep_playlists=as_id_list(self.keep_playlists, "keep_playlists"),
             keep_pinned=self.keep_pinned,

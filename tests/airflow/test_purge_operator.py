@@ -149,4 +149,4 @@ def test_bad_input_fails_at_parse_time(kwargs: dict[str, Any], match: str) -> No
 
 def test_template_fields_cover_the_policy() -> None:
     fields = set(PostHogPurgeRecordingsOperator.template_fields)
-    assert {"older_than_days", "dry_run", "max_deletions", "keep_playlists", "query"} <= fields
+    assert {"older_than_days", "is_dry_run", "max_deletions", "keep_playlists", "query"} <= fields
