@@ -382,12 +382,13 @@ class PostHogClient:
                     page = pending.result()
                 else:
                     page = self._fetch_page(path, request, listing)
-                request = next_page(page, request, self.base_url)
-                if prefetch and request is not None:
-                    pending = pool.submit(self._fetch_page, path, request, listing)
                 items = [item for item in page.get("results") or [] if isinstance(item, dict)]
                 fresh = [item for item in items if item.get("id") not in previous_ids]
                 previous_ids = {item.get("id") for item in items}
+                repeated = len(items) - len(fresh)
+                request = next_page(page, request, self.base_url, repeated=repeated)
+                if prefetch and request is not None:
+                    pending = pool.submit(self._fetch_page, path, request, listing)
                 yield fresh
 
     def _fetch_page(self, path: str, request: PageRequest, listing: bool) -> dict[str, Any]:

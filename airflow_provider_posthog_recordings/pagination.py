@@ -48,7 +48,9 @@ def same_origin(url: str, base_url: str) -> bool:
         return False
 
 
-def next_page(page: dict[str, Any], sent: PageRequest, base_url: str) -> PageRequest | None:
+def next_page(
+    page: dict[str, Any], sent: PageRequest, base_url: str, *, repeated: int = 0
+) -> PageRequest | None:
     """Return the request for the page after ``page``, or None when it was the last one.
 
     Args:
@@ -56,6 +58,9 @@ def next_page(page: dict[str, Any], sent: PageRequest, base_url: str) -> PageReq
         sent: the request that produced ``page``.
         base_url: the configured host; a ``next`` URL elsewhere is refused because
             following it would send the API key to another server.
+        repeated: how many items of ``page`` repeat the page before (the caller drops them).
+            In offset mode they do not move the offset: counting them would skip as many
+            items never seen (for a purge, recordings of a protected playlist).
 
     Raises:
         PostHogPaginationError: when the answer cannot be followed safely.
@@ -92,5 +97,7 @@ def next_page(page: dict[str, Any], sent: PageRequest, base_url: str) -> PageReq
 
     params = dict(sent.params)
     params.pop("after", None)
-    params["offset"] = str(int(sent.params.get("offset", "0")) + len(results))
+    new_items = len(results) - repeated
+    step = new_items if new_items > 0 else len(results)
+    params["offset"] = str(int(sent.params.get("offset", "0")) + step)
     return PageRequest(params=params)

@@ -42,9 +42,15 @@ def recordings_page(
     )
     results = [ctx.serialize(record) for record in page.records]
     served = list(results)
+    # Repeats come from the previous page of the same listing (same path and filters), as
+    # with a real server: never from another query.
+    listing = " ".join(
+        [ctx.key.key, ctx.path]
+        + [f"{k}={v}" for k, v in sorted(params.items()) if k not in ("limit", "offset", "after")]
+    )
     if ctx.repeat_items:
-        results = state.last_pages.get(ctx.key.key, [])[:REPEATED_ITEMS] + results
-    state.last_pages[ctx.key.key] = served
+        results = state.last_pages.get(listing, [])[:REPEATED_ITEMS] + results
+    state.last_pages[listing] = served
     body: dict[str, Any] = {"results": results, "has_next": page.has_next}
     if page.next_cursor is not None:
         body["next_cursor"] = page.next_cursor
