@@ -184,6 +184,9 @@ class RecordingsQuery(BaseModel):
         if value is None:
             return cls()
         if isinstance(value, RecordingsQuery):
+            # A value that cannot be sent (a set, an object) fails now, before any request,
+            # not when the first list request is built (after playlists were read or made).
+            value.to_params()
             return value
         if not isinstance(value, Mapping):
             raise PostHogConfigError(
@@ -197,7 +200,7 @@ class RecordingsQuery(BaseModel):
                 "(choose the page size with page_size)"
             )
         try:
-            return cls.model_validate(dict(value))
+            query = cls.model_validate(dict(value))
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'query'}: {err['msg']}"
@@ -207,6 +210,8 @@ class RecordingsQuery(BaseModel):
             raise PostHogConfigError(
                 f"invalid recordings query: {problems} (known parameters: {known})"
             ) from None
+        query.to_params()  # as above: refuse values that cannot be sent, before any request
+        return query
 
     def to_params(self) -> dict[str, str]:
         """Encode as query-string parameters (JSON text for lists and dicts)."""
