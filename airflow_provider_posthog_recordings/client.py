@@ -235,7 +235,7 @@ class PostHogClient:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         idempotent: bool = True,
-        retry_server_errors: bool = True,
+        retry_statuses: frozenset[int] = RETRYABLE_STATUSES,
         accept: Iterable[int] = (),
         listing: bool = False,
     ) -> Answer:
@@ -245,7 +245,7 @@ class PostHogClient:
             idempotent: the request may be repeated safely after an ambiguous failure (a 5xx,
                 a lost answer). A 429 or a refused connection is always retried: the server
                 did not act.
-            retry_server_errors: retry 5xx at all (off where a 5xx is an answer, not a fault).
+            retry_statuses: 5xx statuses retried as faults (fewer where one is an answer).
             accept: error statuses returned as an :class:`Answer` instead of raised.
             listing: the request counts against the recordings-list budget.
         """
@@ -314,8 +314,8 @@ class PostHogClient:
                     self.max_throttle_retries,
                 )
                 continue
-            transient = status in RETRYABLE_STATUSES or (200 <= status < 300)
-            if transient and idempotent and retry_server_errors and errors < self.max_retries:
+            transient = status in retry_statuses or (200 <= status < 300)
+            if transient and idempotent and errors < self.max_retries:
                 ambiguous = True
                 errors += 1
                 reason = f"answer {status}" + (
@@ -738,7 +738,10 @@ class PostHogClient:
 
     def _remove_one(self, short_id: str, recording_id: str) -> int:
         path = f"session_recording_playlists/{_id(short_id)}/recordings/{_id(recording_id)}/"
-        answer = self._send("DELETE", path, retry_server_errors=False, accept=(404, 500))
+        # A 500 here usually means "not in the playlist"; 502-504 are still retried.
+        answer = self._send(
+            "DELETE", path, retry_statuses=RETRYABLE_STATUSES - {500}, accept=(404, 500)
+        )
         if answer.status < 300 or answer.status == 404:
             return 1
         members = {rec.id for rec in self.iter_playlist_recordings(short_id)}

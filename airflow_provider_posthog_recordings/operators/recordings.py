@@ -319,7 +319,7 @@ class PostHogPurgeRecordingsOperator(PostHogBaseOperator):
             validate_older_than_days(older_than_days)
         if not _is_template(max_deletions):
             validate_max_deletions(max_deletions)
-        if not isinstance(query, str):
+        if not _is_template(query):
             RecordingsQuery.parse(query)
         self.older_than_days = older_than_days
         # Not `self.dry_run`: that name is BaseOperator.dry_run(), which Airflow calls.
@@ -369,7 +369,14 @@ class PostHogPurgeRecordingsOperator(PostHogBaseOperator):
 
 
 def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
+    """True when ``value`` (or anything inside it) holds a Jinja template to render later."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(_is_template(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_is_template(item) for item in value)
+    return False
 
 
 def _as_bool(value: Any, name: str) -> bool:

@@ -150,3 +150,19 @@ def test_bad_input_fails_at_parse_time(kwargs: dict[str, Any], match: str) -> No
 def test_template_fields_cover_the_policy() -> None:
     fields = set(PostHogPurgeRecordingsOperator.template_fields)
     assert {"older_than_days", "is_dry_run", "max_deletions", "keep_playlists", "query"} <= fields
+
+
+def test_templated_query_is_validated_when_rendered(posthog_conn: Any) -> None:
+    ids = posthog_conn.seed_recordings(40, days=60, seed=28, end=NOW)
+    op = PostHogPurgeRecordingsOperator(
+        task_id="p", older_than_days=30, dry_run=True, query={"date_from": "{{ ds }}"}
+    )
+    op.query = {"date_from": (NOW - timedelta(days=45)).isoformat()}  # as rendered
+    manifest = op.execute(_context())
+    assert posthog_conn.recording_ids() == set(ids)
+    expected = {
+        rid
+        for rid in _older_than(posthog_conn, NOW - timedelta(days=30))
+        if rid not in _older_than(posthog_conn, NOW - timedelta(days=45))
+    }
+    assert set(manifest["would_delete_ids"]) == expected

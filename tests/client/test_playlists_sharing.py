@@ -88,3 +88,17 @@ def test_synthetic_playlists_are_recognised(emulator_factory: Any, client_for: A
     server = emulator_factory(synthetic_playlists=True)
     playlists = list(client_for(server).iter_playlists())
     assert playlists and all(p.synthetic for p in playlists)
+
+
+def test_gateway_errors_on_single_removes_are_retried(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(bulk_mode="refuse")
+    ids = server.seed_recordings(3, days=5)
+    client = client_for(server)
+    playlist = client.create_playlist("Retry")
+    client.add_to_playlist(playlist.short_id, ids)
+    server.inject("503", method="DELETE", path_contains="/recordings/")
+    assert client.remove_from_playlist(playlist.short_id, ids[:1]) == 1
+    assert server.faults_injected["503"] == 1
+    assert sorted(server.playlist_items(playlist.short_id)) == sorted(ids[1:])
