@@ -65,7 +65,11 @@ def compute_cutoff(reference: datetime, older_than_days: int) -> datetime:
     """
     days = validate_older_than_days(older_than_days)
     ref = reference if reference.tzinfo else reference.replace(tzinfo=timezone.utc)
-    return ref.astimezone(timezone.utc) - timedelta(days=days)
+    utc = ref.astimezone(timezone.utc)
+    # A plain datetime: pendulum's DateTime (what Airflow passes) can lose a stdlib tzinfo
+    # in arithmetic, and the policy refuses a naive cutoff.
+    plain = datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=timezone.utc)
+    return plain - timedelta(days=days)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,10 @@ def run_reference_time(context: Context | dict[str, Any]) -> datetime:
         value = context.get(key) if hasattr(context, "get") else None
         if isinstance(value, datetime):
             aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-            return aware.astimezone(timezone.utc)
+            utc = aware.astimezone(timezone.utc)
+            # Airflow gives pendulum DateTimes, and pendulum drops a datetime.timezone.utc
+            # tzinfo on arithmetic (cutoff = reference - days): return a plain datetime.
+            return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=timezone.utc)
     return datetime.now(timezone.utc)
 
 

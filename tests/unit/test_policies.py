@@ -360,3 +360,13 @@ def test_curation_accepts_iterators() -> None:
 def test_curation_negative_max_is_refused() -> None:
     with pytest.raises(PostHogConfigError, match="max_recordings must be 0 or more"):
         plan_curation([], ["a"], max_recordings=-1, remove_stale=False)
+
+
+def test_compute_cutoff_with_a_pendulum_reference_stays_aware() -> None:
+    import pendulum
+
+    reference = pendulum.datetime(2026, 11, 23, 9, 0, tz="UTC")
+    cutoff = compute_cutoff(reference, 30)
+    assert type(cutoff) is datetime
+    assert cutoff == datetime(2026, 10, 24, 9, 0, tzinfo=timezone.utc)
+    assert cutoff.tzinfo is not None
