@@ -208,8 +208,18 @@ def run_purge(client: PostHogClient, settings: PurgeSettings) -> dict[str, Any]:
             tally.candidates,
             dict(tally.kept) or "none",
         )
-        check_deletion_cap(tally.candidates, max_deletions)
+        over_cap = max_deletions is not None and tally.candidates > max_deletions
+        if not settings.dry_run:
+            check_deletion_cap(tally.candidates, max_deletions)
+        elif over_cap:
+            log.warning(
+                "Dry run: %d recordings would go, more than max_deletions=%s: a real run with "
+                "this cap would stop before deleting anything",
+                tally.candidates,
+                max_deletions,
+            )
         manifest: dict[str, Any] = {
+            "exceeds_max_deletions": over_cap,
             "dry_run": settings.dry_run,
             "cutoff": cutoff.isoformat(),
             "older_than_days": settings.older_than_days,

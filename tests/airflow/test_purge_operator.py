@@ -166,3 +166,15 @@ def test_templated_query_is_validated_when_rendered(posthog_conn: Any) -> None:
         if rid not in _older_than(posthog_conn, NOW - timedelta(days=45))
     }
     assert set(manifest["would_delete_ids"]) == expected
+
+
+def test_dry_run_over_the_cap_reports_instead_of_failing(posthog_conn: Any) -> None:
+    ids = posthog_conn.seed_recordings(100, days=60, seed=29, end=NOW)
+    old = _older_than(posthog_conn, NOW - timedelta(days=30))
+    op = PostHogPurgeRecordingsOperator(
+        task_id="p", older_than_days=30, max_deletions=10, dry_run=True
+    )
+    manifest = op.execute(_context())
+    assert manifest["exceeds_max_deletions"] is True and manifest["candidates"] == len(old)
+    assert set(manifest["would_delete_ids"]) == old
+    assert posthog_conn.recording_ids() == set(ids)
