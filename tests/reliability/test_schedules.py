@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_posthog_recordings.testing import FAULT_KINDS
 from tests.reliability.schedules import ALL_KINDS, Schedule, run_schedule
 
 CI_SEEDS = range(1000, 1040)
@@ -27,6 +28,12 @@ def test_fault_schedule(seed: int) -> None:
         f"--recordings {CI_RECORDINGS[0]} {CI_RECORDINGS[1]} --seed {seed}"
     )
     assert outcome.ok, f"{schedule.describe()}\n{outcome.report()}\nreplay: {replay}"
+
+
+def test_schedules_draw_from_every_fault_the_emulator_has() -> None:
+    # ALL_KINDS is ordered (seeds replay through it); it must still list every kind.
+    assert len(ALL_KINDS) == len(set(ALL_KINDS))
+    assert set(ALL_KINDS) == FAULT_KINDS
 
 
 def test_the_ci_seeds_cover_every_fault_and_scenario() -> None:
