@@ -290,6 +290,18 @@ class PostHogClient:
                 return Answer(status, body, ambiguous)
             if status in accepted:
                 return Answer(status, body, ambiguous)
+            if 300 <= status < 400:
+                # Redirects are not followed: the key must only go to the configured host.
+                target = response.headers.get("Location", "another address")
+                raise PostHogAPIError(
+                    status=status,
+                    method=method,
+                    path=path,
+                    detail=f"the host redirects to {target}",
+                    hint="set the connection's host to where it redirects (e.g. "
+                    "https://us.posthog.com); redirects are not followed so that the key is "
+                    "only sent to the configured host",
+                )
             if status == 429:
                 self.throttled_count += 1
                 if throttles >= self.max_throttle_retries:

@@ -8,6 +8,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.errors import (
+    PostHogAPIError,
     PostHogAuthError,
     PostHogConfigError,
     PostHogNotFoundError,
@@ -88,3 +89,36 @@ def test_bad_project_ids_fail_before_any_request(project_id: Any) -> None:
 
 def test_check_access_reports_what_it_reached(client: Any, posthog: Any) -> None:
     assert client.check_access() == f"Connected to {posthog.url}, project 1"
+
+
+def test_redirects_are_not_followed_and_say_where_to_go() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen: list[str | None] = []
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(301)
+            self.send_header("Location", "https://us.posthog.com" + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = PostHogClient(f"http://127.0.0.1:{server.server_port}", "phx_secret_1", 1)
+        with pytest.raises(PostHogAPIError) as caught:
+            list(client.iter_recordings({"date_from": "-1d"}))
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(caught.value)
+    assert caught.value.status == 301 and "redirects to https://us.posthog.com/api/" in message
+    assert "phx_secret_1" not in message
+    assert len(seen) == 1
