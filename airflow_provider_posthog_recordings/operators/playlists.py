@@ -48,7 +48,7 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
         *,
         name: str,
         query: RecordingsQuery | Mapping[str, Any] | None,
-        max_recordings: int = 100,
+        max_recordings: int | str = 100,
         remove_stale: bool = False,
         pinned: bool = False,
         description: str | None = None,

@@ -72,7 +72,7 @@ class PostHogListRecordingsOperator(PostHogBaseOperator):
         self,
         *,
         query: QueryArg = None,
-        max_results: int | None = DEFAULT_MAX_RESULTS,
+        max_results: int | str | None = DEFAULT_MAX_RESULTS,
         fields: Sequence[str] | None = None,
         batch_size: int | None = None,
         **kwargs: Any,
@@ -209,7 +209,7 @@ class PostHogDeleteRecordingsOperator(PostHogBaseOperator):
         recording_ids: Sequence[str] | str | None = None,
         distinct_ids: Sequence[str] | str | None = None,
         dry_run: bool = False,
-        max_deletions: int | None = 1000,
+        max_deletions: int | str | None = 1000,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
