@@ -12,15 +12,18 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+def as_utc(value: datetime) -> datetime:
+    """The same instant as a plain, aware ``datetime`` in UTC (naive input is taken as UTC).
+
+    Plain, not a subclass: Airflow passes pendulum ``DateTime`` objects, which lose a stdlib
+    ``timezone.utc`` in arithmetic (``reference - timedelta(days=30)`` came out naive).
+    """
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    utc = aware.astimezone(timezone.utc)
+    return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=timezone.utc)
 
 
-UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+UTCDateTime = Annotated[datetime, AfterValidator(as_utc)]
 """A datetime that is always aware and in UTC (naive input is taken as UTC)."""
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import Enum
 
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
-from airflow_provider_posthog_recordings.models import Recording
+from airflow_provider_posthog_recordings.models import Recording, as_utc
 
 #: The longest retention PostHog offers (5 years), plus slack: a window that reaches back
 #: this far sees every recording a project can still hold.
@@ -64,12 +64,7 @@ def compute_cutoff(reference: datetime, older_than_days: int) -> datetime:
     taken as UTC when naive.
     """
     days = validate_older_than_days(older_than_days)
-    ref = reference if reference.tzinfo else reference.replace(tzinfo=timezone.utc)
-    utc = ref.astimezone(timezone.utc)
-    # A plain datetime: pendulum's DateTime (what Airflow passes) can lose a stdlib tzinfo
-    # in arithmetic, and the policy refuses a naive cutoff.
-    plain = datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=timezone.utc)
-    return plain - timedelta(days=days)
+    return as_utc(reference) - timedelta(days=days)
 
 
 @dataclass(frozen=True)

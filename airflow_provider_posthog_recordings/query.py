@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.models import as_utc
 
 RecordingOrder = Literal[
     "start_time",
@@ -51,7 +52,7 @@ def _no_number_date(value: Any) -> Any:
 
 def _check_date(value: DateValue | None) -> DateValue | None:
     if isinstance(value, datetime):
-        return _as_aware(value).astimezone(timezone.utc)
+        return as_utc(value)
     if value is None or isinstance(value, date):
         return value
     text = value.strip()
@@ -63,7 +64,7 @@ def _check_date(value: DateValue | None) -> DateValue | None:
         raise ValueError(
             f"{value!r} is neither a relative date such as '-7d' or '-24h' nor an ISO date"
         ) from None
-    return _as_aware(parsed).astimezone(timezone.utc)
+    return as_utc(parsed)
 
 
 def encode_date(value: DateValue) -> str:
@@ -72,8 +73,7 @@ def encode_date(value: DateValue) -> str:
     A naive datetime is taken as UTC.
     """
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return aware.astimezone(timezone.utc).isoformat()
+        return as_utc(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -236,7 +236,3 @@ class RecordingsQuery(BaseModel):
         if date_to is not None:
             update["date_to"] = date_to
         return self.model_validate({**self.model_dump(exclude_none=True), **update})
-
-
-def _as_aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

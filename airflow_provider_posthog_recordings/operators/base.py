@@ -10,6 +10,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
 from airflow_provider_posthog_recordings.errors import PostHogError
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
+from airflow_provider_posthog_recordings.models import as_utc
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -51,11 +52,7 @@ def run_reference_time(context: Context | dict[str, Any]) -> datetime:
     for key in ("data_interval_end", "logical_date"):
         value = context.get(key) if hasattr(context, "get") else None
         if isinstance(value, datetime):
-            aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-            utc = aware.astimezone(timezone.utc)
-            # Airflow gives pendulum DateTimes, and pendulum drops a datetime.timezone.utc
-            # tzinfo on arithmetic (cutoff = reference - days): return a plain datetime.
-            return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=timezone.utc)
+            return as_utc(value)
     return datetime.now(timezone.utc)
 
 
