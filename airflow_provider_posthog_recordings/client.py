@@ -787,7 +787,7 @@ class PostHogClient:
             )
             self._bulk_refused.add(name)
             if answer.status == 404:
-                self._check_project_reachable()
+                self._probe()
             return None
         self._bulk_accepted.add(name)
         return answer
@@ -798,9 +798,13 @@ class PostHogClient:
             return None
         return answer.body if isinstance(answer.body, dict) else {}
 
-    def _check_project_reachable(self) -> None:
-        """A 404 on a bulk route may mean a wrong project: make sure before 404s mean 'gone'."""
-        self._send(
+    def _probe(self) -> Answer:
+        """The cheapest authenticated call: one recording of the last hour (raises on errors).
+
+        Also used after a 404 on a bulk route, which may mean a wrong project: that must be
+        ruled out before 404s on single deletes are taken to mean 'already gone'.
+        """
+        return self._send(
             "GET", "session_recordings/", params={"limit": "1", "date_from": "-1h"}, listing=True
         )
 
@@ -816,9 +820,7 @@ class PostHogClient:
         Raises:
             PostHogError: with a message that says what to fix.
         """
-        answer = self._send(
-            "GET", "session_recordings/", params={"limit": "1", "date_from": "-1h"}, listing=True
-        )
+        answer = self._probe()
         if not isinstance(answer.body, dict) or "results" not in answer.body:
             raise PostHogError(
                 f"{self.base_url} answered, but not like PostHog's API: check the host"

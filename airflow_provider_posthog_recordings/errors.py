@@ -170,3 +170,12 @@ def api_error_from_response(
         attr=attr,
         hint=_hint(status, detail or "", path),
     )
+
+
+#: Errors that mean "try again later", not "this cannot work": a sensor or trigger that is
+#: waiting treats them as "not yet".
+TRANSIENT_ERRORS: tuple[type[PostHogError], ...] = (
+    PostHogRateLimitError,
+    PostHogServerError,
+    PostHogConnectionError,
+)

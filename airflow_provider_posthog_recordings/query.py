@@ -236,3 +236,14 @@ class RecordingsQuery(BaseModel):
         if date_to is not None:
             update["date_to"] = date_to
         return self.model_validate({**self.model_dump(exclude_none=True), **update})
+
+
+def query_as_dict(query: RecordingsQuery | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A query as a plain, JSON-able dict (None stays None).
+
+    Operators keep queries in this form: template fields must be plain containers, and a
+    trigger's arguments must be JSON-able. Dates become ISO text, which parses back as is.
+    """
+    if isinstance(query, RecordingsQuery):
+        return query.model_dump(mode="json", exclude_none=True)
+    return None if query is None else dict(query)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_posthog_recordings.curation import CurationSettings, curate_playlist
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.operators.base import PostHogBaseOperator
-from airflow_provider_posthog_recordings.query import RecordingsQuery
+from airflow_provider_posthog_recordings.query import RecordingsQuery, query_as_dict
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -59,10 +59,8 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
             raise PostHogConfigError("name must not be empty")
         if isinstance(max_recordings, int) and max_recordings < 0:
             raise PostHogConfigError("max_recordings must be 0 or more")
-        if isinstance(query, RecordingsQuery):
-            query = query.model_dump(exclude_none=True)
         self.name = name
-        self.query = None if query is None else dict(query)
+        self.query = query_as_dict(query)
         self.max_recordings = max_recordings
         self.remove_stale = remove_stale
         self.pinned = pinned

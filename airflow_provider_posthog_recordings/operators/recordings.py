@@ -24,7 +24,7 @@ from airflow_provider_posthog_recordings.purge import (
     delete_in_chunks,
     run_purge,
 )
-from airflow_provider_posthog_recordings.query import RecordingsQuery, encode_date
+from airflow_provider_posthog_recordings.query import RecordingsQuery, encode_date, query_as_dict
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -33,13 +33,6 @@ QueryArg = RecordingsQuery | Mapping[str, Any] | None
 
 #: Default cap on what the list operator returns: XComs must stay small.
 DEFAULT_MAX_RESULTS = 10_000
-
-
-def _query_dict(query: QueryArg) -> dict[str, Any] | None:
-    """Templated fields must be plain containers: store queries as dicts."""
-    if isinstance(query, RecordingsQuery):
-        return query.model_dump(exclude_none=True)
-    return None if query is None else dict(query)
 
 
 def _warn_if_no_window(operator: PostHogBaseOperator, query: RecordingsQuery) -> None:
@@ -80,7 +73,7 @@ class PostHogListRecordingsOperator(PostHogBaseOperator):
         super().__init__(**kwargs)
         if batch_size is not None and batch_size < 1:
             raise PostHogConfigError("batch_size must be at least 1")
-        self.query = _query_dict(query)
+        self.query = query_as_dict(query)
         self.max_results = max_results
         self.fields = list(fields) if fields else None
         self.batch_size = batch_size
@@ -132,7 +125,7 @@ class PostHogMarkRecordingsViewedOperator(PostHogBaseOperator):
         if recording_ids is None and query is None:
             raise PostHogConfigError("give recording_ids or query")
         self.recording_ids = recording_ids
-        self.query = _query_dict(query)
+        self.query = query_as_dict(query)
         self.max_recordings = max_recordings
 
     def run(self, context: Context) -> int:
@@ -328,7 +321,7 @@ class PostHogPurgeRecordingsOperator(PostHogBaseOperator):
         self.keep_playlists = list(keep_playlists or [])
         self.keep_pinned = keep_pinned
         self.keep_shared = keep_shared
-        self.query = _query_dict(query)
+        self.query = query_as_dict(query)
         self.manifest_ids = manifest_ids
 
     def run(self, context: Context) -> dict[str, Any]:

@@ -14,14 +14,9 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_posthog_recordings.checks import RecordingsCheck
-from airflow_provider_posthog_recordings.errors import (
-    PostHogConnectionError,
-    PostHogError,
-    PostHogRateLimitError,
-    PostHogServerError,
-)
+from airflow_provider_posthog_recordings.errors import TRANSIENT_ERRORS, PostHogError
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from airflow_provider_posthog_recordings.query import RecordingsQuery
+from airflow_provider_posthog_recordings.query import RecordingsQuery, query_as_dict
 from airflow_provider_posthog_recordings.triggers.recordings import PostHogRecordingsTrigger
 
 if TYPE_CHECKING:
@@ -70,9 +65,7 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(query, RecordingsQuery):
-            query = query.model_dump(mode="json", exclude_none=True)
-        self.query = None if query is None else dict(query)
+        self.query = query_as_dict(query)
         self.min_count = min_count
         self.include_ongoing = include_ongoing
         self.max_ids = max_ids
@@ -84,7 +77,7 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         if query.date_from is None and not query.session_ids:
             self.log.warning("The query has no date_from: PostHog only looks at the last 3 days")
         return RecordingsCheck(
-            query.model_dump(mode="json", exclude_none=True),
+            query_as_dict(query),
             int(self.min_count),
             self.include_ongoing,
             self.max_ids,
@@ -95,7 +88,7 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         try:
             client = PostHogHook(posthog_conn_id=self.posthog_conn_id).get_client()
             done, ids = self._check().run(client)
-        except (PostHogRateLimitError, PostHogServerError, PostHogConnectionError) as exc:
+        except TRANSIENT_ERRORS as exc:
             self.log.warning("PostHog check failed (%s); trying again next poke", exc)
             return PokeReturnValue(is_done=False)
         except PostHogError as exc:

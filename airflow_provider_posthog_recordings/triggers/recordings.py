@@ -9,12 +9,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_posthog_recordings.checks import RecordingsCheck
-from airflow_provider_posthog_recordings.errors import (
-    PostHogConnectionError,
-    PostHogError,
-    PostHogRateLimitError,
-    PostHogServerError,
-)
+from airflow_provider_posthog_recordings.errors import TRANSIENT_ERRORS, PostHogError
 
 
 class PostHogRecordingsTrigger(BaseTrigger):
@@ -83,7 +78,7 @@ class PostHogRecordingsTrigger(BaseTrigger):
         while True:
             try:
                 done, ids = await asyncio.to_thread(self._check_once)
-            except (PostHogRateLimitError, PostHogServerError, PostHogConnectionError) as exc:
+            except TRANSIENT_ERRORS as exc:
                 self.log.warning("PostHog check failed (%s); polling again later", exc)
             except PostHogError as exc:
                 yield TriggerEvent({"status": "error", "message": str(exc)})
