@@ -27,6 +27,23 @@ class PostHogPaginationError(PostHogError):
     """The server's pagination cannot be followed safely (foreign host, a loop, ...)."""
 
 
+class PostHogBudgetWait(PostHogError):
+    """The key's request budget allows the next request only after a long wait.
+
+    Raised instead of sleeping when the caller set a longest acceptable wait (a deferrable
+    task defers for ``wait_seconds`` and resumes). Nothing was sent.
+
+    Attributes:
+        wait_seconds: how long until the next request may go.
+    """
+
+    def __init__(self, wait_seconds: float) -> None:
+        self.wait_seconds = max(0.0, float(wait_seconds))
+        super().__init__(
+            f"the PostHog key's request budget allows the next request in {self.wait_seconds:.0f} s"
+        )
+
+
 class PostHogAPIError(PostHogError):
     """PostHog answered with an error status.
 

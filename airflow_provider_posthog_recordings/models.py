@@ -95,6 +95,14 @@ class Playlist(_APIModel):
     is_synthetic: bool = False
 
     @property
+    def collection_count(self) -> int | None:
+        """How many items PostHog says the collection holds (None when it does not say)."""
+        counts = self.recordings_counts or {}
+        collection = counts.get("collection") if isinstance(counts, dict) else None
+        count = collection.get("count") if isinstance(collection, dict) else None
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+    @property
     def synthetic(self) -> bool:
         """True for PostHog's system playlists, which cannot be changed."""
         return self.is_synthetic or self.short_id.startswith("synthetic-")
@@ -142,31 +150,42 @@ class SharingConfiguration(_APIModel):
 
 
 class DeleteResult(BaseModel):
-    """What a deletion of several recordings did.
+    """What a deletion of several recordings did, settled id by id.
 
-    ``deleted``: ids this run deleted. ``already_gone``: ids that did not exist any more (deleted
-    earlier, by a retried request, or by someone else), which counts as done. ``failed``: ids
-    PostHog refused, with the reason.
+    ``deleted``: ids this run deleted (they existed just before and are gone now).
+    ``already_gone``: ids that did not exist when this run came to them (deleted earlier, or by
+    someone else), which counts as done. ``failed``: ids still there, with the reason.
+    ``unattributed``: ids that are gone but of which PostHog deleted only
+    ``unattributed_deleted`` (someone else deleted the others in the same instant): the counts
+    stay exact, the ids cannot be told apart. ``unsent``: ids not tried because the key's
+    budget would only allow them after ``wait_seconds`` (longer than the caller accepts).
     """
 
     deleted: list[str] = Field(default_factory=list)
     already_gone: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
+    unattributed: list[str] = Field(default_factory=list)
+    unattributed_deleted: int = 0
+    unsent: list[str] = Field(default_factory=list)
+    wait_seconds: float | None = None
 
     @property
-    def done_count(self) -> int:
-        """Recordings that no longer exist: deleted now or already gone."""
-        return len(self.deleted) + len(self.already_gone)
+    def deleted_count(self) -> int:
+        """How many recordings this run deleted."""
+        return len(self.deleted) + self.unattributed_deleted
+
+    @property
+    def already_gone_count(self) -> int:
+        """How many recordings were gone before this run came to them."""
+        return len(self.already_gone) + len(self.unattributed) - self.unattributed_deleted
 
     def absorb(self, other: DeleteResult) -> None:
         """Add ``other``'s ids to this result (in place)."""
         self.deleted.extend(other.deleted)
         self.already_gone.extend(other.already_gone)
         self.failed.update(other.failed)
-
-
-class PlaylistChangeResult(BaseModel):
-    """What adding to or removing from a playlist did."""
-
-    changed: list[str] = Field(default_factory=list)
-    unchanged: list[str] = Field(default_factory=list)
+        self.unattributed.extend(other.unattributed)
+        self.unattributed_deleted += other.unattributed_deleted
+        self.unsent.extend(other.unsent)
+        if other.wait_seconds is not None:
+            self.wait_seconds = max(self.wait_seconds or 0.0, other.wait_seconds)

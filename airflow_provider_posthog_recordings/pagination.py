@@ -9,11 +9,14 @@ PostHog answers lists in three shapes and this module is the only place that kno
 * DRF: ``{"count", "next", "previous", "results"}`` where ``next`` is a full URL (playlists).
 
 :func:`next_page` takes the answer to one page and the request that produced it and returns
-the request for the next page, or None at the end.
+the request for the next page, or None at the end; :func:`iter_pages` is the one loop that
+follows it, given a function that fetches one page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,3 +104,60 @@ def next_page(
     step = new_items if new_items > 0 else len(results)
     params["offset"] = str(int(sent.params.get("offset", "0")) + step)
     return PageRequest(params=params)
+
+
+@dataclass
+class PagingReport:
+    """How a listing ended (filled in by :func:`iter_pages`).
+
+    Attributes:
+        pages: pages fetched.
+        ended_by_repeat: the listing stopped at a page that only repeated the page before
+            (PostHog's collection items endpoint ignores paging and answers the same page for
+            the next cursor), not at the server's own "no more pages".
+    """
+
+    pages: int = 0
+    ended_by_repeat: bool = False
+
+
+def iter_pages(
+    fetch: Callable[[PageRequest], dict[str, Any]],
+    first: PageRequest,
+    base_url: str,
+    *,
+    prefetch: bool = False,
+    repeated_page_ends: bool = False,
+    report: PagingReport | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield pages of raw items, following whichever pagination the server uses.
+
+    Items repeated from the page before (a server glitch, or offset drift) are dropped.
+
+    Args:
+        fetch: fetches one page and returns the parsed answer.
+        first: the first page's request.
+        base_url: the configured host (``next`` URLs elsewhere are refused).
+        prefetch: fetch the next page while the caller works on the current one (for callers
+            that read to the end: one page too many is fetched if they stop early).
+        repeated_page_ends: a page that brings nothing new ends the listing instead of being
+            an error (for endpoints known to ignore paging).
+        report: filled in with how the listing ended.
+    """
+    report = report if report is not None else PagingReport()
+    request: PageRequest | None = first
+    previous_ids: set[Any] = set()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[dict[str, Any]] | None = pool.submit(fetch, first) if prefetch else None
+        while request is not None:
+            page = pending.result() if pending is not None else fetch(request)
+            report.pages += 1
+            items = [item for item in page.get("results") or [] if isinstance(item, dict)]
+            fresh = [item for item in items if item.get("id") not in previous_ids]
+            if repeated_page_ends and items and not fresh:
+                report.ended_by_repeat = True
+                return
+            previous_ids = {item.get("id") for item in items}
+            request = next_page(page, request, base_url, repeated=len(items) - len(fresh))
+            pending = pool.submit(fetch, request) if prefetch and request is not None else None
+            yield fresh

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -33,7 +33,42 @@ RecordingOrder = Literal[
     "recording_ttl",
 ]
 
-_RELATIVE_DATE = re.compile(r"^-?\d+[hdwmyHMs]$|^all$|^mStart$|^dStart$|^wStart$|^yStart$")
+# PostHog's units: h(ours) d w m(onths) q y, M(inutes) s(econds). Its pattern also admits other
+# letters (``-24H``, ``-7D``), which it then silently reads as "now": refused here.
+_RELATIVE_DATE = re.compile(r"^-?\d+[hdwmqyMs]$|^all$|^mStart$|^dStart$|^wStart$|^yStart$")
+_LOOKS_RELATIVE = re.compile(r"^-?\d+[A-Za-z]$")
+
+#: The longest retention PostHog offers (5 years), plus slack: a window that reaches back
+#: this far sees every recording a project can still hold.
+LONGEST_RETENTION_DAYS = 5 * 366 + 7
+
+#: The recording's own metrics: PostHog filters them in ``having_predicates``. Put in
+#: ``properties`` they are applied to events before aggregation and match something else.
+RECORDING_METRICS = frozenset(
+    {
+        "duration",
+        "recording_duration",
+        "active_seconds",
+        "inactive_seconds",
+        "ongoing",
+        "click_count",
+        "keypress_count",
+        "mouse_activity_count",
+        "console_log_count",
+        "console_warn_count",
+        "console_error_count",
+        "activity_score",
+        "snapshot_source",
+        "visited_page",
+    }
+)
+
+
+def widest_window_start(now: datetime | None = None) -> str:
+    """``date_from`` reaching back past PostHog's longest retention, as ISO text in UTC."""
+    moment = now or datetime.now(timezone.utc)
+    return encode_date(moment - timedelta(days=LONGEST_RETENTION_DAYS))
+
 
 #: Parameters the client sets itself; users choose the page size with ``page_size``.
 PAGINATION_PARAMS = frozenset({"limit", "offset", "after"})
@@ -58,6 +93,11 @@ def _check_date(value: DateValue | None) -> DateValue | None:
     text = value.strip()
     if _RELATIVE_DATE.match(text):
         return text
+    if _LOOKS_RELATIVE.match(text):
+        raise ValueError(
+            f"{value!r} is not a relative date PostHog understands (it would silently read it "
+            "as 'now'): use h (hours), d, w, m (months), q, y, M (minutes) or s, e.g. '-24h'"
+        )
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -70,7 +110,8 @@ def _check_date(value: DateValue | None) -> DateValue | None:
 def encode_date(value: DateValue) -> str:
     """Encode a date bound for PostHog: ISO 8601 in UTC, or the relative text as given.
 
-    A naive datetime is taken as UTC.
+    A naive datetime is taken as UTC and always sent with its offset: PostHog reads an ISO
+    datetime without one in the project's time zone.
     """
     if isinstance(value, datetime):
         return as_utc(value).isoformat()
@@ -121,9 +162,13 @@ class RecordingsQuery(BaseModel):
         date_to: end of the window (default: now).
         distinct_ids: recordings of these distinct ids.
         distinct_id: one distinct id (added to ``distinct_ids``).
-        person_uuid: recordings of this person.
-        session_ids: these recordings (PostHog then ignores the date window).
+        person_uuid: recordings of this person (not with ``distinct_ids``: PostHog would
+            ignore it).
+        session_ids: these recordings (the newest PostHog ignores the date window for them,
+            older ones apply it: give a wide ``date_from`` too).
         properties, events, actions, console_log_filters: PostHog filter lists.
+        having_predicates: filters on the recording's own metrics, e.g.
+            ``[{"type": "recording", "key": "duration", "operator": "gt", "value": 60}]``.
         operand: ``AND`` or ``OR`` between filters.
         filter_test_accounts: hide internal/test users.
         hide_viewed_recordings: ``current-user`` or ``any-user``.
@@ -143,6 +188,7 @@ class RecordingsQuery(BaseModel):
     events: list[dict[str, Any]] | None = None
     actions: list[dict[str, Any]] | None = None
     console_log_filters: list[dict[str, Any]] | None = None
+    having_predicates: list[dict[str, Any]] | None = None
     operand: Literal["AND", "OR"] | None = None
     filter_test_accounts: bool | None = None
     hide_viewed_recordings: Literal["current-user", "any-user"] | None = None
@@ -159,6 +205,31 @@ class RecordingsQuery(BaseModel):
         if value and PAGINATION_PARAMS & value.keys():
             raise ValueError("limit/offset/after are set by the client: use page_size instead")
         return value
+
+    @field_validator("properties")
+    @classmethod
+    def _no_metrics_in_properties(
+        cls, value: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]] | None:
+        for item in value or []:
+            key = item.get("key") if isinstance(item, dict) else None
+            if (isinstance(item, dict) and item.get("type") == "recording") or (
+                key in RECORDING_METRICS and item.get("type") in (None, "recording")
+            ):
+                raise ValueError(
+                    f"the recording metric {key!r} belongs in having_predicates, not in "
+                    "properties (PostHog would apply it to events and match something else)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _person_filters_compatible(self) -> RecordingsQuery:
+        if self.person_uuid is not None and (self.distinct_ids or self.distinct_id):
+            raise ValueError(
+                "give distinct_ids or person_uuid, not both: PostHog ignores person_uuid when "
+                "distinct_ids is given"
+            )
+        return self
 
     @model_validator(mode="after")
     def _window_in_order(self) -> RecordingsQuery:
@@ -226,16 +297,12 @@ class RecordingsQuery(BaseModel):
             params[name] = encode_value(name, value)
         return params
 
-    def with_window(
-        self, date_from: DateValue | None, date_to: DateValue | None
-    ) -> RecordingsQuery:
-        """Return a copy with the given window (None keeps the current bound)."""
-        update: dict[str, Any] = {}
-        if date_from is not None:
-            update["date_from"] = date_from
-        if date_to is not None:
-            update["date_to"] = date_to
-        return self.model_validate({**self.model_dump(exclude_none=True), **update})
+
+def missing_window_warning(query: RecordingsQuery) -> str | None:
+    """The warning for a query without ``date_from`` (PostHog then sees only 3 days), or None."""
+    if query.date_from is None and not query.session_ids:
+        return "The query has no date_from: PostHog then only looks at the last 3 days"
+    return None
 
 
 def query_as_dict(query: RecordingsQuery | Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""What every PostHog operator shares: the connection id and the hook."""
+"""What every PostHog operator shares: the connection, the hook, and clean task errors."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 from airflow_provider_posthog_recordings.errors import PostHogError
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.models import as_utc
+from airflow_provider_posthog_recordings.query import RecordingsQuery, missing_window_warning
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -19,9 +20,14 @@ if TYPE_CHECKING:
 class PostHogBaseOperator(BaseOperator):
     """Base of the PostHog operators.
 
+    Subclasses implement :meth:`run_job`; :meth:`execute` turns the package's errors into a
+    task failure with the error's own message (no traceback from deep inside ``requests``).
+
     Args:
         posthog_conn_id: Airflow connection of type ``posthog``.
     """
+
+    ui_color = "#f9bd38"
 
     def __init__(self, *, posthog_conn_id: str = PostHogHook.default_conn_name, **kwargs: Any):
         super().__init__(**kwargs)
@@ -33,15 +39,25 @@ class PostHogBaseOperator(BaseOperator):
         return PostHogHook(posthog_conn_id=self.posthog_conn_id)
 
     def execute(self, context: Context) -> Any:
-        """Run the operator's work; PostHog errors fail the task with their own message."""
+        """Run the operator's job; PostHog errors fail the task with their own message."""
+        return self.call_job(self.run_job, context)
+
+    def call_job(self, job: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call ``job``; a PostHog error fails the task with its own message."""
         try:
-            return self.run(context)
+            return job(*args, **kwargs)
         except PostHogError as exc:
             raise AirflowException(str(exc)) from None
 
-    def run(self, context: Context) -> Any:
+    def run_job(self, context: Context) -> Any:
         """The operator's work (subclasses implement it)."""
         raise NotImplementedError
+
+    def warn_if_no_window(self, query: RecordingsQuery) -> None:
+        """Warn when PostHog will silently look only at the last three days."""
+        warning = missing_window_warning(query)
+        if warning:
+            self.log.warning(warning)
 
 
 def run_reference_time(context: Context | dict[str, Any]) -> datetime:
@@ -54,16 +70,3 @@ def run_reference_time(context: Context | dict[str, Any]) -> datetime:
         if isinstance(value, datetime):
             return as_utc(value)
     return datetime.now(timezone.utc)
-
-
-def as_id_list(value: Any, name: str) -> list[str]:
-    """Accept a list of ids, a comma-separated string, or None; return clean ids."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        items = [part.strip() for part in value.split(",")]
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = [str(part).strip() for part in value]
-    else:
-        raise AirflowException(f"{name} must be a list of ids, not {type(value).__name__}")
-    return [item for item in dict.fromkeys(items) if item]

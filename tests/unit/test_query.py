@@ -210,24 +210,6 @@ def test_windows_in_order_or_not_comparable_are_accepted(start: object, end: obj
     assert query.date_to is not None
 
 
-def test_with_window_replaces_only_given_bounds() -> None:
-    query = RecordingsQuery(date_from="-7d", date_to="-1d", distinct_id="u1")
-    moved = query.with_window("2024-05-01T00:00:00Z", None)
-    assert moved.date_from == datetime(2024, 5, 1, tzinfo=UTC)
-    assert moved.date_to == "-1d"
-    assert moved.distinct_id == "u1"
-    assert query.date_from == "-7d"  # the original is unchanged
-
-
-def test_with_window_validates() -> None:
-    query = RecordingsQuery(date_from="2024-05-01T00:00:00Z")
-    with pytest.raises(ValueError, match="is after date_to"):
-        query.with_window(None, "2024-04-01T00:00:00Z")
-
-
-# ------------------------------------------------------------------ to_params
-
-
 def test_to_params_full() -> None:
     query = RecordingsQuery.parse(
         {

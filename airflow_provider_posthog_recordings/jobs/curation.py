@@ -1,0 +1,330 @@
+"""Playlist curation: keep a playlist in step with a recordings query (no Airflow import).
+
+Two kinds of playlist, because PostHog lets a personal API key do only one of them:
+
+* ``filters`` (the default): a saved search. The playlist is created or updated, by name,
+  with the query in PostHog's own filter shape, and PostHog's UI shows the live matches. A
+  personal API key may create and update it.
+* ``collection``: hand-picked recordings, the newest ``max_recordings`` matches added (and
+  stale ones removed). PostHog refuses personal API keys every change to a collection's
+  items, so before creating or changing anything this job asks the server whether it may
+  (a side-effect-free probe) and, if not, fails with a message naming ``filters``.
+
+Either way the playlist is found by exact name (deleted and system playlists ignored), so two
+runs never create two playlists, and a lost answer to the create is looked up, not resent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.errors import (
+    PostHogConfigError,
+    PostHogConnectionError,
+    PostHogServerError,
+)
+from airflow_provider_posthog_recordings.models import Playlist
+from airflow_provider_posthog_recordings.query import RecordingsQuery, encode_date
+
+log = logging.getLogger(__name__)
+
+PlaylistType = Literal["filters", "collection"]
+PLAYLIST_TYPES: tuple[str, ...] = ("filters", "collection")
+
+#: Query parameters a saved search cannot express (they name people or recordings).
+NOT_IN_SAVED_SEARCH = ("distinct_ids", "distinct_id", "person_uuid", "session_ids", "extra_params")
+
+
+@dataclass
+class CurationSettings:
+    """What to curate.
+
+    Attributes:
+        name: the playlist's exact name (found, or created).
+        query: the recordings that belong in it.
+        playlist_type: ``filters`` (a saved search; works with a personal API key) or
+            ``collection`` (hand-picked items; needs a server that lets the key change them).
+        max_recordings: collections only: hold the newest this many matching recordings.
+        remove_stale: collections only: remove items outside that target.
+        pinned: pin the playlist (PostHog keeps a pinned collection's recordings one year).
+        description: the playlist's description (None leaves it alone).
+    """
+
+    name: str
+    query: RecordingsQuery | Mapping[str, Any] | None
+    playlist_type: PlaylistType = "filters"
+    max_recordings: int = 100
+    remove_stale: bool = False
+    pinned: bool = False
+    description: str | None = None
+
+
+# ---------------------------------------------------------------- pure decisions
+
+
+@dataclass(frozen=True)
+class CurationPlan:
+    """What to change in a collection: ids to add (newest first) and to remove."""
+
+    add: list[str]
+    remove: list[str]
+    target: list[str]
+
+
+def plan_curation(
+    current_ids: Iterable[str],
+    matching_ids: Sequence[str],
+    *,
+    max_recordings: int,
+    remove_stale: bool,
+) -> CurationPlan:
+    """Plan one collection curation run.
+
+    Args:
+        current_ids: what the playlist holds now.
+        matching_ids: recordings matching the query, newest first (duplicates ignored).
+        max_recordings: the playlist's target is the newest this many matching recordings.
+        remove_stale: also remove items outside the target (no longer matching, deleted, or
+            pushed out by newer ones).
+
+    Returns:
+        The plan; adding what it says never adds an item twice.
+    """
+    if max_recordings < 0:
+        raise PostHogConfigError("max_recordings must be 0 or more")
+    current = list(dict.fromkeys(current_ids))
+    current_set = set(current)
+    target = list(dict.fromkeys(matching_ids))[:max_recordings]
+    target_set = set(target)
+    add = [rid for rid in target if rid not in current_set]
+    remove = [rid for rid in current if rid not in target_set] if remove_stale else []
+    return CurationPlan(add=add, remove=remove, target=target)
+
+
+def _date_text(value: datetime | date | str | None) -> str | None:
+    return None if value is None else encode_date(value)
+
+
+def _typed(items: list[dict[str, Any]] | None, kind: str) -> list[dict[str, Any]]:
+    return [{"type": kind, **item} for item in items or []]
+
+
+def saved_search_filters(query: RecordingsQuery) -> dict[str, Any]:
+    """The query in the shape of PostHog's replay filter bar (a ``filters`` playlist's filters).
+
+    Raises:
+        PostHogConfigError: the query names people or recordings, which a saved search cannot
+            hold (use a collection for those).
+    """
+    given = [name for name in NOT_IN_SAVED_SEARCH if getattr(query, name) not in (None, [], {})]
+    if given:
+        raise PostHogConfigError(
+            f"a saved-search playlist cannot filter by {given}: PostHog's filter bar has no "
+            "such filter; use playlist_type='collection' for a hand-picked list"
+        )
+    operand = query.operand or "AND"
+    values = [
+        *(query.properties or []),
+        *_typed(query.events, "events"),
+        *_typed(query.actions, "actions"),
+        *_typed(query.console_log_filters, "log_entry"),
+    ]
+    filters: dict[str, Any] = {
+        "date_from": _date_text(query.date_from) or "-3d",
+        "date_to": _date_text(query.date_to),
+        "duration": list(query.having_predicates or []),
+        "filter_group": {"type": operand, "values": [{"type": operand, "values": values}]},
+        "filter_test_accounts": bool(query.filter_test_accounts),
+        "order": query.order or "start_time",
+    }
+    if query.order_direction is not None:
+        filters["order_direction"] = query.order_direction
+    return filters
+
+
+# ---------------------------------------------------------------- finding the playlist
+
+
+def playlist_url(client: PostHogClient, short_id: str) -> str:
+    """The playlist's page in PostHog's app."""
+    return f"{client.base_url}/project/{client.project_id}/replay/playlists/{short_id}"
+
+
+def find_playlist(client: PostHogClient, name: str) -> Playlist | None:
+    """The one live, non-system playlist with exactly this name, or None.
+
+    Raises:
+        PostHogConfigError: several playlists have the name.
+    """
+    matches = [
+        playlist
+        for playlist in client.iter_playlists(search=name)
+        if playlist.name == name and not playlist.deleted
+    ]
+    if len(matches) > 1:
+        ids = ", ".join(p.short_id for p in matches)
+        raise PostHogConfigError(
+            f"{len(matches)} playlists are named {name!r} ({ids}): rename or delete the extra "
+            "ones so that curation knows which to keep in step"
+        )
+    return matches[0] if matches else None
+
+
+def _check_type(playlist: Playlist, wanted: str) -> None:
+    kind = "collection" if playlist.is_collection else "filters"
+    if kind != wanted:
+        raise PostHogConfigError(
+            f"playlist {playlist.name!r} ({playlist.short_id}) is a {kind!r} playlist, not "
+            f"{wanted!r}: PostHog cannot change a playlist's type; choose another name or "
+            f"playlist_type={kind!r}"
+        )
+
+
+def find_or_create_playlist(
+    client: PostHogClient, settings: CurationSettings, filters: dict[str, Any] | None
+) -> tuple[Playlist, bool]:
+    """Find the playlist by name or create it; return it and whether it was created.
+
+    A lost answer to the create is looked up by name, never sent twice.
+    """
+    existing = find_playlist(client, settings.name)
+    if existing is not None:
+        _check_type(existing, settings.playlist_type)
+        return existing, False
+    log.info("Creating %s playlist %r", settings.playlist_type, settings.name)
+    try:
+        created = client.create_playlist(
+            settings.name,
+            type=settings.playlist_type,
+            description=settings.description,
+            pinned=settings.pinned,
+            filters=filters,
+        )
+        return created, True
+    except (PostHogConnectionError, PostHogServerError):
+        found = find_playlist(client, settings.name)
+        if found is None:
+            raise
+        log.info("The create's answer was lost, but playlist %s exists", found.short_id)
+        return found, True
+
+
+# ---------------------------------------------------------------- running
+
+
+def run(client: PostHogClient, settings: CurationSettings) -> dict[str, Any]:
+    """Bring the playlist in step with the query; return a small summary.
+
+    Returns:
+        ``{"short_id", "url", "playlist_type", "created", ...}``; for a saved search
+        ``updated`` and ``matching`` (PostHog's count, when it gives one); for a collection
+        ``added``, ``removed`` and ``total``.
+
+    Raises:
+        PostHogConfigError: bad settings, a name taken by a playlist of the other type or by
+            several, or a collection on a server that refuses this key item changes.
+    """
+    if not settings.name or not settings.name.strip():
+        raise PostHogConfigError("the playlist name must not be empty")
+    if settings.playlist_type not in PLAYLIST_TYPES:
+        raise PostHogConfigError(
+            f"playlist_type must be one of {PLAYLIST_TYPES}, not {settings.playlist_type!r}"
+        )
+    if settings.max_recordings < 0:
+        raise PostHogConfigError("max_recordings must be 0 or more")
+    query = RecordingsQuery.parse(settings.query)
+    if settings.playlist_type == "filters":
+        return _curate_saved_search(client, settings, query)
+    return _curate_collection(client, settings, query)
+
+
+def _changes(playlist: Playlist, settings: CurationSettings) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if playlist.pinned != settings.pinned:
+        changes["pinned"] = settings.pinned
+    if settings.description is not None and playlist.description != settings.description:
+        changes["description"] = settings.description
+    return changes
+
+
+def _curate_saved_search(
+    client: PostHogClient, settings: CurationSettings, query: RecordingsQuery
+) -> dict[str, Any]:
+    filters = saved_search_filters(query)
+    playlist, created = find_or_create_playlist(client, settings, filters)
+    changes = {} if created else _changes(playlist, settings)
+    if not created and playlist.filters != filters:
+        changes["filters"] = filters
+    if changes:
+        playlist = client.update_playlist(playlist.short_id, **changes)
+    counts = (playlist.recordings_counts or {}).get("saved_filters") or {}
+    summary = {
+        "short_id": playlist.short_id,
+        "url": playlist_url(client, playlist.short_id),
+        "playlist_type": "filters",
+        "created": created,
+        "updated": bool(changes),
+        "matching": counts.get("count") if isinstance(counts, dict) else None,
+    }
+    log.info(
+        "Saved-search playlist %r (%s) %s",
+        settings.name,
+        playlist.short_id,
+        "created" if created else ("updated" if changes else "already up to date"),
+    )
+    return summary
+
+
+def _curate_collection(
+    client: PostHogClient, settings: CurationSettings, query: RecordingsQuery
+) -> dict[str, Any]:
+    if not client.can_change_playlist_items():
+        raise PostHogConfigError(
+            "this PostHog server does not let a personal API key add or remove a collection's "
+            "recordings (PostHog Cloud refuses it: 'This action does not support personal API "
+            f"key access'); nothing was created or changed. Curate {settings.name!r} as a "
+            "saved search instead: playlist_type='filters'"
+        )
+    playlist, created = find_or_create_playlist(client, settings, None)
+    short_id = playlist.short_id
+    current = [rec.id for rec in client.iter_playlist_recordings(short_id)]
+    matching = (
+        [rec.id for rec in client.iter_recordings(query, max_results=settings.max_recordings)]
+        if settings.max_recordings
+        else []
+    )
+    plan = plan_curation(
+        current,
+        matching,
+        max_recordings=settings.max_recordings,
+        remove_stale=settings.remove_stale,
+    )
+    log.info(
+        "Playlist %s holds %d; %d match; adding %d, removing %d",
+        short_id,
+        len(current),
+        len(matching),
+        len(plan.add),
+        len(plan.remove),
+    )
+    if plan.add:
+        client.add_to_playlist(short_id, plan.add)
+    if plan.remove:
+        client.remove_from_playlist(short_id, plan.remove)
+    changes = {} if created else _changes(playlist, settings)
+    if changes:
+        client.update_playlist(short_id, **changes)
+    return {
+        "short_id": short_id,
+        "url": playlist_url(client, short_id),
+        "playlist_type": "collection",
+        "created": created,
+        "added": len(plan.add),
+        "removed": len(plan.remove),
+        "total": len(set(current) | set(plan.add)) - len(plan.remove),
+    }

@@ -1,0 +1,151 @@
+"""Erasure: delete given recordings, or every recording of some people (no Airflow import).
+
+For a person, the recordings are listed over a window reaching back past PostHog's longest
+retention (5 years), deleted with exact accounting, and listed again to prove none is left.
+Like the purge, a run that must wait long for the key's budget returns a small state and is
+carried on later without deleting or reporting anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_posthog_recordings.batching import chunked
+from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.errors import (
+    PostHogBudgetWait,
+    PostHogConfigError,
+    PostHogError,
+)
+from airflow_provider_posthog_recordings.jobs.deletion import (
+    DEFAULT_MANIFEST_IDS,
+    GROUP_SIZE,
+    DeletionLedger,
+    DeletionRecord,
+    Progress,
+    check_deletion_cap,
+    delete_group,
+)
+from airflow_provider_posthog_recordings.query import RecordingsQuery, widest_window_start
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ErasureSettings:
+    """What to erase.
+
+    Attributes:
+        recording_ids: these recordings.
+        distinct_ids: and every recording of these distinct ids.
+        dry_run: report what would be deleted, delete nothing.
+        max_deletions: refuse to delete anything when more would go (None: no cap).
+        manifest_ids: how many ids the manifest lists at most.
+        record: where to write every deleted id (None: no durable record).
+    """
+
+    recording_ids: Sequence[str] = ()
+    distinct_ids: Sequence[str] = ()
+    dry_run: bool = False
+    max_deletions: int | None = 1000
+    manifest_ids: int = DEFAULT_MANIFEST_IDS
+    record: DeletionRecord | None = None
+
+    def policy_description(self) -> dict[str, Any]:
+        """The request in a few JSON-able fields (for the durable record)."""
+        return {
+            "erasure": True,
+            "distinct_ids": list(self.distinct_ids),
+            "recording_ids": len(self.recording_ids),
+        }
+
+
+@dataclass
+class ErasureOutcome:
+    """The end of one leg of an erasure (see :class:`~.purge.PurgeOutcome`)."""
+
+    manifest: dict[str, Any]
+    wait_seconds: float | None = None
+    state: dict[str, Any] | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run waits for the budget and must be resumed."""
+        return self.wait_seconds is not None
+
+
+def person_recording_ids(client: PostHogClient, distinct_ids: Sequence[str]) -> list[str]:
+    """Every recording of these people that PostHog can still hold, up to now."""
+    query = RecordingsQuery(distinct_ids=list(distinct_ids), date_from=widest_window_start())
+    return [recording.id for recording in client.iter_recordings(query)]
+
+
+def run(
+    client: PostHogClient, settings: ErasureSettings, state: dict[str, Any] | None = None
+) -> ErasureOutcome:
+    """Run one leg of an erasure; return its manifest, or the state to carry on from.
+
+    Raises:
+        PostHogConfigError: nothing to delete, or more than ``max_deletions``.
+        PostHogError: some recordings could not be deleted, or some are left afterwards.
+    """
+    people = list(settings.distinct_ids)
+    leg = int((state or {}).get("leg", 0)) + 1
+    if settings.record is not None:
+        settings.record.leg = leg
+    if not state or "manifest" not in state:
+        ids = list(dict.fromkeys(settings.recording_ids))
+        if not ids and not people:
+            raise PostHogConfigError("nothing to delete: recording_ids and distinct_ids are empty")
+        try:
+            if people:
+                found = person_recording_ids(client, people)
+                log.info("Found %d recordings of %d distinct ids", len(found), len(people))
+                ids = list(dict.fromkeys([*ids, *found]))
+        except PostHogBudgetWait as wait:
+            # Nothing deleted yet: the next leg lists again.
+            return ErasureOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
+        check_deletion_cap(len(ids), settings.max_deletions, "the erasure")
+        manifest: dict[str, Any] = {"dry_run": settings.dry_run, "requested": len(ids)}
+        if settings.dry_run:
+            log.info("Dry run: would delete %d recordings", len(ids))
+            manifest["would_delete_ids"] = ids[: settings.manifest_ids]
+            return ErasureOutcome(manifest)
+        ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
+        pending = ids
+    else:
+        manifest = dict(state["manifest"])
+        ledger = DeletionLedger.from_state(state["ledger"])
+        pending = list(state["pending"])
+        log.info("Resuming the erasure (leg %d): %d recordings to go", leg, len(pending))
+    progress = Progress(manifest["requested"], ledger.settled)
+    for offset, group in enumerate(chunked(pending, GROUP_SIZE)):
+        result = delete_group(client, group, ledger=ledger, record=settings.record)
+        progress.update(ledger)
+        if result.unsent:
+            rest = pending[(offset + 1) * GROUP_SIZE :]
+            carried = {
+                "leg": leg,
+                "manifest": manifest,
+                "ledger": ledger.to_state(),
+                "pending": [*result.unsent, *rest],
+            }
+            return ErasureOutcome({"paused": True}, result.wait_seconds or 0.0, carried)
+    manifest.update(ledger.summary())
+    manifest["legs"] = leg
+    if people:
+        with client.transport.waiting_allowed():
+            left = person_recording_ids(client, people)
+        manifest["remaining"] = len(left)
+        if left:
+            raise PostHogError(
+                f"{len(left)} recordings of {people} are still there after deletion "
+                f"(e.g. {left[:5]}); rerun the task"
+            )
+    if ledger.failed:
+        raise PostHogError(f"{ledger.failed} recordings could not be deleted: {ledger.failed_ids}")
+    log.info("Deleted %d recordings (%d already gone)", ledger.deleted, ledger.already_gone)
+    return ErasureOutcome(manifest)

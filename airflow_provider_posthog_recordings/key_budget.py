@@ -1,0 +1,169 @@
+"""A personal API key's request budget, shared by every client of one process (pure, thread-safe).
+
+PostHog counts requests per key in two sliding windows at once: 240 a minute and 1,200 an
+hour for the recordings and playlists endpoints together (listing recordings has tighter
+limits by plan, e.g. 60 a minute and 300 an hour). A token bucket with a burst of B tokens can
+send B + rate*60 requests in its first minute and so overshoot such a window; this budget
+instead keeps the send times of the last ``limit`` requests of each window and never lets more
+than that many go in any window, which is exactly what the server checks. When the server
+throttles anyway (another process uses the key), :meth:`KeyBudget.pause` holds every thread
+back.
+
+A caller that must not wait long (a deferrable task) passes ``max_wait`` to
+:meth:`KeyBudget.acquire`: when the next slot is further away, nothing is reserved and
+:class:`~airflow_provider_posthog_recordings.errors.PostHogBudgetWait` says how long to wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from airflow_provider_posthog_recordings import backoff
+from airflow_provider_posthog_recordings.errors import PostHogBudgetWait
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60.0
+HOUR_SECONDS = 3600.0
+#: Slack added to each window: the server counts arrivals, the budget counts departures.
+SAFETY_MARGIN_SECONDS = 0.5
+#: Waits longer than this are logged at INFO (the hourly budget is spent).
+LONG_WAIT_SECONDS = 60.0
+
+
+class _Window:
+    """The send times of the last ``limit`` requests of one window."""
+
+    def __init__(self, seconds: float, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("a budget must be positive, or None for no limit")
+        self.seconds = seconds
+        self.limit = limit
+        self.sent: deque[float] = deque(maxlen=limit)
+
+    def earliest(self) -> float:
+        """The earliest time the next request may go by this window alone."""
+        if len(self.sent) < self.limit:
+            return float("-inf")
+        return self.sent[0] + self.seconds + SAFETY_MARGIN_SECONDS
+
+
+class KeyBudget:
+    """At most ``per_minute`` requests in any minute and ``per_hour`` in any hour.
+
+    Args:
+        per_minute: the minute budget; None or 0 means none.
+        per_hour: the hour budget; None or 0 means none.
+        clock: monotonic clock in seconds (injectable: tests and the simulated benchmark).
+        sleep: sleep function (default: :func:`backoff.sleep`, looked up at each wait).
+    """
+
+    def __init__(
+        self,
+        per_minute: int | None,
+        per_hour: int | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        for name, value in (("per_minute", per_minute), ("per_hour", per_hour)):
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be positive, or None for no limit")
+        self.per_minute = per_minute or None
+        self.per_hour = per_hour or None
+        self._windows = [
+            _Window(seconds, limit)
+            for seconds, limit in ((WINDOW_SECONDS, per_minute), (HOUR_SECONDS, per_hour))
+            if limit
+        ]
+        self._clock = clock
+        self._sleep = sleep
+        self._paused_until = 0.0
+        self._last_slot = float("-inf")
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0
+
+    def _next_slot(self, now: float) -> float:
+        slot = max(now, self._paused_until, self._last_slot)
+        for window in self._windows:
+            slot = max(slot, window.earliest())
+        return slot
+
+    def wait_needed(self) -> float:
+        """Seconds until the next request may go (0 when it may go now); reserves nothing."""
+        with self._lock:
+            now = self._clock()
+            return max(0.0, self._next_slot(now) - now)
+
+    def acquire(
+        self, sleep: Callable[[float], None] | None = None, *, max_wait: float | None = None
+    ) -> float:
+        """Reserve the next slot, sleep until it comes, and return the seconds waited.
+
+        The slot's time is decided once under the lock (no busy loop). Slots are handed out
+        in order, so threads never share one.
+
+        Args:
+            sleep: the caller's sleep function (default: the budget's own).
+            max_wait: the longest wait the caller accepts; beyond it nothing is reserved.
+
+        Raises:
+            PostHogBudgetWait: the next slot is more than ``max_wait`` seconds away.
+        """
+        with self._lock:
+            now = self._clock()
+            slot = self._next_slot(now)
+            delay = slot - now
+            if max_wait is not None and delay > max_wait:
+                raise PostHogBudgetWait(delay)
+            if self._windows:
+                self._last_slot = slot
+            for window in self._windows:
+                window.sent.append(slot)
+            self.waited_seconds += delay
+        if delay >= LONG_WAIT_SECONDS:
+            log.info(
+                "Waiting %.0f s for the PostHog key's request budget (%s)", delay, self.describe()
+            )
+        if delay > 0:
+            (sleep or self._sleep or backoff.sleep)(delay)
+        return delay
+
+    def pause(self, seconds: float) -> None:
+        """Hold every acquisition back for ``seconds`` from now (after a 429)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def describe(self) -> str:
+        """The budget in words, e.g. ``240/minute and 1200/hour``."""
+        parts = []
+        if self.per_minute:
+            parts.append(f"{self.per_minute}/minute")
+        if self.per_hour:
+            parts.append(f"{self.per_hour}/hour")
+        return " and ".join(parts) or "no client-side limit"
+
+
+_SHARED: dict[tuple[str, str, int | None, int | None], KeyBudget] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_budget(
+    scope: str, key_id: str, per_minute: int | None, per_hour: int | None = None
+) -> KeyBudget:
+    """The process-wide budget for one (endpoint scope, key, limits).
+
+    ``key_id`` must identify the key without being it (a hash), so that the registry holds no
+    secret.
+    """
+    with _SHARED_LOCK:
+        slot = (scope, key_id, per_minute or None, per_hour or None)
+        budget = _SHARED.get(slot)
+        if budget is None:
+            budget = KeyBudget(per_minute, per_hour)
+            _SHARED[slot] = budget
+        return budget

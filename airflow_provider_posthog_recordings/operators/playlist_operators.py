@@ -1,0 +1,108 @@
+"""The playlist curation operator, and its link to the playlist in PostHog."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+
+from airflow_provider_posthog_recordings.arguments import as_bool, as_int
+from airflow_provider_posthog_recordings.jobs import curation
+from airflow_provider_posthog_recordings.operators.base import PostHogBaseOperator
+from airflow_provider_posthog_recordings.query import RecordingsQuery
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import TaskInstanceKey
+    from airflow.sdk import Context
+
+#: The XCom key under which the curated playlist's URL is kept (read by the extra link).
+PLAYLIST_URL_KEY = "playlist_url"
+
+
+class PostHogPlaylistLink(BaseOperatorLink):
+    """The "PostHog playlist" button of a curation task: the playlist's page in PostHog."""
+
+    name = "PostHog playlist"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        """The URL the task pushed, or "" before it ran."""
+        return XCom.get_value(key=PLAYLIST_URL_KEY, ti_key=ti_key) or ""
+
+
+class PostHogCuratePlaylistOperator(PostHogBaseOperator):
+    """Keep a playlist named ``name`` in step with a recordings query, run after run.
+
+    By default the playlist is a saved search (``playlist_type="filters"``): its filters are
+    the query, in PostHog's own filter shape, and PostHog's UI shows the live matches. This
+    works with a personal API key. A ``collection`` holds hand-picked recordings (the newest
+    ``max_recordings`` matches), but PostHog Cloud refuses personal API keys every change to a
+    collection's items: the operator checks that first, without changing anything, and fails
+    with a message that names ``filters`` when the server refuses. See :mod:`..jobs.curation`.
+
+    Args:
+        name: the playlist's exact name (templated).
+        query: the recordings that belong in it (templated; give ``date_from``).
+        playlist_type: ``filters`` (default) or ``collection`` (templated).
+        max_recordings: collections: how many of the newest matches to hold (templated).
+        remove_stale: collections: also remove items outside that target (templated).
+        pinned: pin the playlist (templated).
+        description: the playlist's description (templated; None leaves it as it is).
+        posthog_conn_id: the PostHog connection.
+
+    Returns:
+        ``{"short_id", "url", "playlist_type", "created", ...}`` (see the job).
+    """
+
+    template_fields: Sequence[str] = (
+        "name",
+        "query",
+        "playlist_type",
+        "max_recordings",
+        "remove_stale",
+        "pinned",
+        "description",
+    )
+    template_fields_renderers = {"query": "json"}
+    ui_color = "#1d4aff"
+    operator_extra_links = (PostHogPlaylistLink(),)
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        query: RecordingsQuery | Mapping[str, Any] | str | None,
+        playlist_type: str = "filters",
+        max_recordings: int | str = 100,
+        remove_stale: bool | str = False,
+        pinned: bool | str = False,
+        description: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.query = query
+        self.playlist_type = playlist_type
+        self.max_recordings = max_recordings
+        self.remove_stale = remove_stale
+        self.pinned = pinned
+        self.description = description
+
+    def run_job(self, context: Context) -> dict[str, Any]:
+        query = RecordingsQuery.parse(self.query)
+        self.warn_if_no_window(query)
+        settings = curation.CurationSettings(
+            name=str(self.name or "").strip(),
+            query=query,
+            playlist_type=str(self.playlist_type).strip(),  # type: ignore[arg-type]
+            max_recordings=as_int(self.max_recordings, "max_recordings"),
+            remove_stale=as_bool(self.remove_stale, "remove_stale"),
+            pinned=as_bool(self.pinned, "pinned"),
+            description=self.description,
+        )
+        summary = curation.run(self.hook.get_client(), settings)
+        ti = context.get("ti") if hasattr(context, "get") else None
+        if ti is not None:
+            ti.xcom_push(key=PLAYLIST_URL_KEY, value=summary["url"])
+        self.log.info("Playlist %r: %s", settings.name, summary)
+        return summary

@@ -1,0 +1,236 @@
+"""Deleting recordings with exact accounting: every id ends deleted, already gone, or failed.
+
+PostHog does not make this easy, so each rule here comes from its server code:
+
+* ``DELETE .../session_recordings/{id}/`` answers 204 even for an id that does not exist (the
+  newest servers never answer 404), so a 204 alone does not prove that this run deleted
+  anything. Each group of up to 500 ids is therefore checked first (one list request): ids
+  that no longer exist are *already gone* and are not sent at all.
+* ``bulk_delete`` (100 ids) skips ids it does not find, silently: they are in neither
+  ``deleted_count`` nor ``failed_ids``. When the numbers do not add up, the batch is settled
+  by looking at what is left, and ``deleted`` never counts more than PostHog deleted.
+* A 500 on a single DELETE is often final (``recording_api_failure``): it is settled by looking,
+  not retried five times.
+* A request retried after a lost answer counts what is gone as deleted (by that first try).
+* PostHog Cloud refuses ``bulk_delete`` to personal API keys (403): the client falls back to
+  one DELETE per recording for the rest of the run; older servers cap it at 20 ids.
+* When the client may not wait long for the key's budget (``max_budget_wait``), ids that
+  would have to wait are returned *unsent* and the deletion stops there; a request already
+  sent is always settled first, waiting as long as that takes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from airflow_provider_posthog_recordings.batching import chunked, map_concurrently
+from airflow_provider_posthog_recordings.errors import (
+    PostHogAPIError,
+    PostHogBudgetWait,
+    PostHogConnectionError,
+    PostHogValidationError,
+)
+from airflow_provider_posthog_recordings.models import DeleteResult
+from airflow_provider_posthog_recordings.paths import safe_id
+from airflow_provider_posthog_recordings.query import encode_date, widest_window_start
+from airflow_provider_posthog_recordings.recordings_api import (
+    EXISTENCE_BATCH,
+    RecordingsReading,
+)
+from airflow_provider_posthog_recordings.retry_policy import RETRYABLE_STATUSES
+
+log = logging.getLogger(__name__)
+
+#: PostHog's cap on ``bulk_delete`` (older servers: 20).
+BULK_DELETE_CAP = 100
+LEGACY_BULK_DELETE_CAP = 20
+BULK_DELETE = "recordings.bulk_delete"
+
+SKIPPED = "PostHog skipped it (not found in the window from date_from, or not permitted)"
+NOT_DELETED = "PostHog found it but could not delete it"
+
+
+def settle_bulk_delete(
+    batch: list[str],
+    body: Any,
+    *,
+    after_ambiguous: bool,
+    look: Callable[[list[str]], set[str]],
+) -> DeleteResult:
+    """Turn a ``bulk_delete`` answer into per-id outcomes, looking only when needed.
+
+    Args:
+        batch: the ids sent (each existed just before).
+        body: the answer's body (``deleted_count``, ``failed_ids`` on newer servers).
+        after_ambiguous: an earlier attempt of the same request may have deleted some.
+        look: which of some ids still exist (one list request).
+    """
+    fields = body if isinstance(body, dict) else {}
+    deleted_count = int(fields.get("deleted_count") or 0)
+    raw_failed = fields.get("failed_ids")
+    failed = {str(rid) for rid in raw_failed or []} & set(batch)
+    if raw_failed is None and deleted_count >= len(batch) and not after_ambiguous:
+        return DeleteResult(deleted=list(batch))
+    every_id_told = raw_failed is not None and deleted_count + len(failed) == len(batch)
+    if every_id_told and not after_ambiguous:
+        still = look(sorted(failed)) if failed else set()
+        return DeleteResult(
+            deleted=[rid for rid in batch if rid not in failed],
+            already_gone=[rid for rid in failed if rid not in still],
+            failed={rid: NOT_DELETED for rid in batch if rid in still},
+        )
+    still = look(batch)
+    gone = [rid for rid in batch if rid not in still]
+    outcome = {rid: NOT_DELETED if rid in failed else SKIPPED for rid in batch if rid in still}
+    if after_ambiguous or len(gone) <= deleted_count:
+        return DeleteResult(deleted=gone, failed=outcome)
+    log.warning(
+        "PostHog deleted %d of %d recordings that are gone: someone else deleted the others "
+        "in the same instant; counted as already gone",
+        deleted_count,
+        len(gone),
+    )
+    return DeleteResult(unattributed=gone, unattributed_deleted=deleted_count, failed=outcome)
+
+
+class RecordingDeletion(RecordingsReading):
+    """Delete recordings permanently (mixed into :class:`~.client.PostHogClient`)."""
+
+    _bulk_delete_cap: int = BULK_DELETE_CAP
+
+    def delete_recording(self, recording_id: str) -> DeleteResult:
+        """Delete one recording permanently (one that does not exist counts as already gone)."""
+        return self.delete_recordings([recording_id])
+
+    def delete_recordings(
+        self,
+        recording_ids: Iterable[str],
+        *,
+        date_from: datetime | date | str | None = None,
+        on_progress: Callable[[DeleteResult], None] | None = None,
+    ) -> DeleteResult:
+        """Delete recordings permanently, settling each id (see the module docstring).
+
+        Args:
+            recording_ids: ids to delete (streamed; any iterable; duplicates ignored).
+            date_from: start of the window ``bulk_delete`` looks the ids up in (the purge
+                sends its own window's start); default: PostHog's longest retention ago.
+            on_progress: called with the running total after each group of 500 ids.
+
+        Returns:
+            A :class:`DeleteResult`: deleted, already gone and failed ids; when the budget
+            stopped it, ``unsent`` ids of the last group (later ids were not read) and
+            ``wait_seconds``.
+
+        Raises:
+            PostHogAuthError: the key may not delete (a 401 or a 403 naming a scope).
+        """
+        window_start = encode_date(date_from) if date_from is not None else widest_window_start()
+        total = DeleteResult()
+        for group in chunked(dict.fromkeys(recording_ids), EXISTENCE_BATCH):
+            total.absorb(self._delete_group([safe_id(rid) for rid in group], window_start))
+            if on_progress is not None:
+                on_progress(total)
+            if total.unsent:
+                break
+        return total
+
+    def _delete_group(self, group: list[str], window_start: str) -> DeleteResult:
+        try:
+            existing = self.existing_recording_ids(group)
+        except PostHogBudgetWait as wait:
+            return DeleteResult(unsent=group, wait_seconds=wait.wait_seconds)
+        result = DeleteResult(already_gone=[rid for rid in group if rid not in existing])
+        pending = [rid for rid in group if rid in existing]
+        while pending:
+            if self.bulk.refused(BULK_DELETE):
+                for single in map_concurrently(self._delete_one, pending, self.concurrency):
+                    result.absorb(single)
+                return _unsent_in_order(result, pending)
+            # Until the server has said whether it takes bulk deletes, one batch goes alone.
+            width = self.concurrency if self.bulk.known(BULK_DELETE) else 1
+            batches = list(chunked(pending, self._bulk_delete_cap))[:width]
+            sent = sum(len(batch) for batch in batches)
+            outcomes = map_concurrently(
+                lambda batch: self._delete_batch(batch, window_start), batches, width
+            )
+            unsettled: list[str] = []
+            for batch, outcome in zip(batches, outcomes, strict=True):
+                if outcome is None:  # bulk refused, or the batch was too large: send again
+                    unsettled.extend(batch)
+                else:
+                    result.absorb(outcome)
+            pending = unsettled + pending[sent:]
+            if result.unsent:
+                result.unsent = list(dict.fromkeys([*result.unsent, *pending]))
+                return result
+        return result
+
+    def _delete_batch(self, batch: list[str], window_start: str) -> DeleteResult | None:
+        try:
+            answer = self.bulk.post(
+                BULK_DELETE,
+                "session_recordings/bulk_delete/",
+                batch,
+                {"date_from": window_start},
+            )
+        except PostHogBudgetWait as wait:
+            return DeleteResult(unsent=batch, wait_seconds=wait.wait_seconds)
+        except PostHogValidationError:
+            if len(batch) <= LEGACY_BULK_DELETE_CAP:
+                raise
+            log.warning(
+                "PostHog refused a bulk delete of %d ids; sending %d at a time (older server)",
+                len(batch),
+                LEGACY_BULK_DELETE_CAP,
+            )
+            self._bulk_delete_cap = LEGACY_BULK_DELETE_CAP
+            return None
+        if answer is None:
+            return None
+        with self.transport.waiting_allowed():
+            return settle_bulk_delete(
+                batch,
+                answer.body,
+                after_ambiguous=answer.after_ambiguous,
+                look=self.existing_recording_ids,
+            )
+
+    def _delete_one(self, recording_id: str) -> DeleteResult:
+        path = f"session_recordings/{recording_id}/"
+        try:
+            answer = self.transport.send(
+                "DELETE",
+                path,
+                rules=self.transport.rules(
+                    retry_statuses=RETRYABLE_STATUSES - {500}, accept={404, 500}
+                ),
+            )
+        except PostHogBudgetWait as wait:
+            return DeleteResult(unsent=[recording_id], wait_seconds=wait.wait_seconds)
+        except (PostHogAPIError, PostHogConnectionError) as exc:
+            if isinstance(exc, PostHogAPIError) and exc.status in (401, 403):
+                raise
+            return DeleteResult(failed={recording_id: str(exc)})
+        if answer.status == 404:
+            if answer.after_ambiguous:
+                return DeleteResult(deleted=[recording_id])
+            return DeleteResult(already_gone=[recording_id])
+        # A 500 is often final (recording_api_failure): look instead of retrying.
+        with self.transport.waiting_allowed():
+            still_there = answer.status == 500 and bool(self.existing_recording_ids([recording_id]))
+        if still_there:
+            error = self.transport.error(500, "DELETE", self.transport.url(path)[1], answer.body)
+            return DeleteResult(failed={recording_id: str(error)})
+        return DeleteResult(deleted=[recording_id])
+
+
+def _unsent_in_order(result: DeleteResult, order: list[str]) -> DeleteResult:
+    """Put ``result.unsent`` in the order the ids were given (singles finish in any order)."""
+    if result.unsent:
+        unsent = set(result.unsent)
+        result.unsent = [rid for rid in order if rid in unsent]
+    return result

@@ -1,0 +1,119 @@
+"""Reading and marking recordings: the list (streamed, page by page), one recording, views.
+
+A part of :class:`~.client.PostHogClient`; deleting is in :mod:`.recording_deletion`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from airflow_provider_posthog_recordings.batching import chunked, map_concurrently
+from airflow_provider_posthog_recordings.bulk_actions import BulkActions
+from airflow_provider_posthog_recordings.models import Recording
+from airflow_provider_posthog_recordings.paths import safe_id
+from airflow_provider_posthog_recordings.query import RecordingsQuery, widest_window_start
+from airflow_provider_posthog_recordings.transport import Transport
+
+#: PostHog's cap on ``bulk_viewed``.
+BULK_VIEWED_CAP = 20
+#: Ids asked for in one existence check (sent as ``session_ids``).
+EXISTENCE_BATCH = 500
+
+QueryLike = RecordingsQuery | Mapping[str, Any] | None
+
+
+class RecordingsReading:
+    """List, fetch and mark recordings (mixed into :class:`~.client.PostHogClient`)."""
+
+    transport: Transport
+    bulk: BulkActions
+    page_size: int
+    concurrency: int
+
+    def iter_recording_pages(
+        self, query: QueryLike = None, page_size: int | None = None, *, prefetch: bool = False
+    ) -> Iterator[list[Recording]]:
+        """Yield the recordings matching ``query`` page by page.
+
+        Note that without ``date_from`` PostHog only looks at the last three days.
+
+        Args:
+            query: filters.
+            page_size: recordings per request.
+            prefetch: fetch the next page while the caller handles this one (for callers
+                that read every page).
+        """
+        params = RecordingsQuery.parse(query).to_params()
+        params["limit"] = str(page_size or self.page_size)
+        pages = self.transport.pages("session_recordings/", params, listing=True, prefetch=prefetch)
+        for raw_page in pages:
+            yield [Recording.model_validate(item) for item in raw_page]
+
+    def iter_recordings(
+        self, query: QueryLike = None, page_size: int | None = None, max_results: int | None = None
+    ) -> Iterator[Recording]:
+        """Yield every recording matching ``query`` (streamed; memory stays flat).
+
+        Args:
+            query: filters (a :class:`RecordingsQuery` or a dict of API parameters).
+            page_size: recordings per request (default: the client's ``page_size``).
+            max_results: stop after this many (the page size shrinks to match).
+        """
+        size = page_size or self.page_size
+        if max_results is not None:
+            if max_results <= 0:
+                return
+            size = min(size, max_results)
+        seen = 0
+        for page in self.iter_recording_pages(query, size):
+            for recording in page:
+                yield recording
+                seen += 1
+                if max_results is not None and seen >= max_results:
+                    return
+
+    def get_recording(self, recording_id: str) -> Recording:
+        """Return one recording. Raises PostHogNotFoundError when it does not exist."""
+        answer = self.transport.send("GET", f"session_recordings/{safe_id(recording_id)}/")
+        return Recording.model_validate(answer.body)
+
+    def existing_recording_ids(self, recording_ids: Iterable[str]) -> set[str]:
+        """Which of these recordings exist now (one list request per 500 ids, any age).
+
+        The window reaches back past PostHog's longest retention: older servers apply it to
+        ``session_ids`` too, and without it they would only look at the last three days.
+        """
+        found: set[str] = set()
+        for batch in chunked(list(dict.fromkeys(recording_ids)), EXISTENCE_BATCH):
+            query = RecordingsQuery(session_ids=batch, date_from=widest_window_start())
+            found.update(rec.id for rec in self.iter_recordings(query, page_size=len(batch)))
+        return found
+
+    def mark_viewed(self, recording_ids: Iterable[str]) -> int:
+        """Mark recordings viewed by the key's owner; return how many were marked.
+
+        Uses ``bulk_viewed`` (20 ids a call) and falls back to one PATCH per recording when
+        the server refuses bulk actions (PostHog Cloud refuses them to personal API keys).
+        Recordings that do not exist are skipped (bulk: PostHog counts every id it was sent).
+        """
+        marked = 0
+        for batch in chunked(dict.fromkeys(recording_ids), BULK_VIEWED_CAP):
+            answer = self.bulk.post(
+                "recordings.bulk_viewed", "session_recordings/bulk_viewed/", batch
+            )
+            if answer is not None:
+                body = answer.body if isinstance(answer.body, dict) else {}
+                marked += int(body.get("viewed_count", len(batch)))
+                continue
+            marked += sum(map_concurrently(self._mark_one_viewed, batch, self.concurrency))
+        return marked
+
+    def _mark_one_viewed(self, recording_id: str) -> int:
+        answer = self.transport.send(
+            "PATCH",
+            f"session_recordings/{safe_id(recording_id)}/",
+            json_body={"viewed": True},
+            rules=self.transport.rules(accept={404}),
+        )
+        return 0 if answer.status == 404 else 1

@@ -1,0 +1,42 @@
+"""Trigger that waits, in Airflow's triggerer, until the PostHog key's budget refills."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+class PostHogBudgetWaitTrigger(BaseTrigger):
+    """Sleep until ``resume_at``, then fire once.
+
+    A deferred purge or erasure waits here instead of in a worker slot; the task then
+    resumes with the state it deferred with.
+
+    Args:
+        resume_at: ISO 8601 time (with offset) to fire at.
+
+    Yields:
+        ``{"status": "resume", "resume_at": ...}``.
+    """
+
+    def __init__(self, resume_at: str) -> None:
+        super().__init__()
+        self.resume_at = resume_at
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and JSON-able arguments, as the triggerer stores them."""
+        return (f"{type(self).__module__}.{type(self).__qualname__}", {"resume_at": self.resume_at})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait until ``resume_at``; yield one event."""
+        when = datetime.fromisoformat(self.resume_at)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        delay = (when - datetime.now(timezone.utc)).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield TriggerEvent({"status": "resume", "resume_at": self.resume_at})
