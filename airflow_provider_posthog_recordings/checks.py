@@ -4,10 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.query import RecordingsQuery
+
+
+class CheckResult(NamedTuple):
+    """What one check found.
+
+    Attributes:
+        done: at least ``min_count`` recordings match.
+        ids: matching ids, at most ``max_ids``.
+        matched: how many recordings match; a lower bound when ``more`` is true.
+        more: the listing stopped early: more than ``matched`` recordings match.
+    """
+
+    done: bool
+    ids: list[str]
+    matched: int
+    more: bool = False
+
+    def describe(self) -> str:
+        """``151 matching recordings`` or ``more than 100 matching recordings``."""
+        count = f"more than {self.matched}" if self.more else str(self.matched)
+        noun = "recording" if self.matched == 1 and not self.more else "recordings"
+        return f"{count} matching {noun}"
 
 
 @dataclass(frozen=True)
@@ -28,22 +51,27 @@ class RecordingsCheck:
 
     def __post_init__(self) -> None:
         if self.min_count < 1:
-            raise ValueError("min_count must be at least 1")
+            raise PostHogConfigError(f"min_count must be 1 or more, not {self.min_count}")
         if self.max_ids < 0:
-            raise ValueError("max_ids must be 0 or more")
+            raise PostHogConfigError(f"max_ids must be 0 or more, not {self.max_ids}")
 
-    def run(self, client: PostHogClient) -> tuple[bool, list[str]]:
-        """List just enough recordings to decide; return (done, matching ids capped)."""
+    def run(self, client: PostHogClient) -> CheckResult:
+        """List just enough recordings to decide and to fill the ids.
+
+        The listing stops one recording after ``max(min_count, max_ids)``, so the count is
+        exact up to there and "more than" beyond.
+        """
         wanted = max(self.min_count, self.max_ids)
         found: list[str] = []
         matched = 0
-        page_size = min(client.page_size, wanted if self.include_ongoing else wanted * 2)
+        page = wanted + 1
+        page_size = min(client.page_size, page if self.include_ongoing else page * 2)
         for recording in client.iter_recordings(self.query, page_size=page_size):
             if recording.ongoing and not self.include_ongoing:
                 continue
+            if matched == wanted:
+                return CheckResult(matched >= self.min_count, found, matched, more=True)
             matched += 1
             if len(found) < self.max_ids:
                 found.append(recording.id)
-            if matched >= wanted:
-                break
-        return matched >= self.min_count, found
+        return CheckResult(matched >= self.min_count, found, matched)

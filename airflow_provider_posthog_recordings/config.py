@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
 
@@ -60,6 +60,40 @@ def normalize_host(host: str | None, *, allow_insecure_http: bool = False) -> st
     if port is not None:
         netloc = f"{netloc}:{port}"
     return f"{parts.scheme}://{netloc}"
+
+
+def connection_host(host: str | None, schema: str | None = None, port: int | None = None) -> str:
+    """The host URL of an Airflow connection's ``host``, ``schema`` and ``port`` fields.
+
+    A host with a scheme (the JSON and UI forms: ``https://eu.posthog.com``) is kept. A host
+    without one (the URI form ``posthog://:KEY@eu.posthog.com?project_id=1`` cannot carry one)
+    gets the connection's ``schema`` (``http`` or ``https``), else ``https``, as in Airflow's
+    HTTP provider. ``port`` is added when the host has none. The result still has to pass
+    :func:`normalize_host`.
+
+    Raises:
+        PostHogConfigError: a ``schema`` other than http or https for a host without a scheme.
+    """
+    text = (host or "").strip()
+    if not text:
+        return DEFAULT_HOST
+    if "://" not in text:
+        scheme = (schema or "").strip().lower() or "https"
+        if scheme not in ("http", "https"):
+            raise PostHogConfigError(
+                f"the connection's schema field must be http or https (the scheme of host "
+                f"{text!r}), not {schema!r}"
+            )
+        text = f"{scheme}://{text}"
+    if port:
+        parts = urlsplit(text)
+        try:
+            has_port = parts.port is not None
+        except ValueError:  # normalize_host reports it
+            has_port = True
+        if not has_port and parts.netloc:
+            text = urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+    return text
 
 
 def validate_project_id(project_id: object) -> int:

@@ -86,7 +86,9 @@ class PostHogAPIError(PostHogError):
         if self.attr:
             text += f" [field: {self.attr}]"
         if self.hint:
-            text += f". Hint: {self.hint}"
+            # PostHog's detail often ends a sentence itself ("Not found."): no second period.
+            text += " " if text.endswith((".", "!", "?")) else ". "
+            text += f"Hint: {self.hint}"
         return text
 
 

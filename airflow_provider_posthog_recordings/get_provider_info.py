@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_posthog_recordings import __version__
+from airflow_provider_posthog_recordings.connection_form import (
+    provider_conn_fields,
+    provider_ui_field_behaviour,
+)
 
 PACKAGE = "airflow_provider_posthog_recordings"
 INTEGRATION = "PostHog Session Recordings"
@@ -50,26 +54,8 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": f"{PACKAGE}.hooks.posthog.PostHogHook",
                 "hook-name": "PostHog",
                 "connection-type": "posthog",
-                "conn-fields": {
-                    "project_id": {
-                        "label": "Project ID",
-                        "description": "The number in https://us.posthog.com/project/<id>",
-                        "schema": {"type": ["integer", "null"]},
-                    },
-                    "allow_insecure_http": {
-                        "label": "Allow plain http",
-                        "description": "Only for a self-hosted PostHog without TLS",
-                        "schema": {"type": ["boolean", "null"], "default": False},
-                    },
-                },
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "login", "extra"],
-                    "relabeling": {"host": "PostHog host", "password": "Personal API key"},
-                    "placeholders": {
-                        "host": "https://us.posthog.com",
-                        "password": "phx_...",
-                    },
-                },
+                "conn-fields": provider_conn_fields(),
+                "ui-field-behaviour": provider_ui_field_behaviour(),
             }
         ],
     }

@@ -67,12 +67,12 @@ def test_remove_stale_removes_what_no_longer_matches(posthog_conn: Any) -> None:
     gone = posthog_conn.playlist_items(short_id)[0]
     posthog_conn.delete_recording(gone)
     stranger = posthog_conn.add_recording(console_error_count=0)["id"]
-    PostHogHook().add_to_playlist(short_id, [stranger])
+    PostHogHook().get_client().add_to_playlist(short_id, [stranger])
     kept = _op(max_recordings=500).execute({})
     assert kept["removed"] == 0 and stranger in posthog_conn.playlist_items(short_id)
 
     result = _op(max_recordings=500, remove_stale=True).execute({})
-    visible = {r.id for r in PostHogHook().iter_playlist_recordings(short_id)}
+    visible = {r.id for r in PostHogHook().get_client().iter_playlist_recordings(short_id)}
     assert result["removed"] == 1 and stranger not in posthog_conn.playlist_items(short_id)
     # A deleted recording is no longer listed by PostHog, so it no longer counts as an item.
     assert gone not in visible

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowSensorTimeout,
+    TaskDeferred,
+)
 
+from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.query import RecordingsQuery
 from airflow_provider_posthog_recordings.sensors.recordings import PostHogRecordingsSensor
 from airflow_provider_posthog_recordings.triggers.recordings import PostHogRecordingsTrigger
 
@@ -87,6 +95,7 @@ def test_deferrable_defers_with_a_serialisable_trigger(posthog_conn: Any) -> Non
         path == "airflow_provider_posthog_recordings.triggers.recordings.PostHogRecordingsTrigger"
     )
     assert kwargs["min_count"] == 3 and kwargs["poll_interval"] == 30.0
+    assert time.time() + 590 < kwargs["end_time"] <= time.time() + 600
     assert kwargs["query"]["console_log_filters"] == ERRORS["console_log_filters"]
     rebuilt = PostHogRecordingsTrigger(**kwargs)
     assert rebuilt.serialize() == (path, kwargs)
@@ -98,6 +107,8 @@ def test_execute_complete_returns_ids_or_fails(posthog_conn: Any) -> None:
     assert sensor.execute_complete({}, event) == ["a", "b"]
     with pytest.raises(AirflowException, match="boom"):
         sensor.execute_complete({}, {"status": "error", "message": "boom"})
+    with pytest.raises(AirflowSensorTimeout, match="timed out"):
+        sensor.execute_complete({}, {"status": "timeout", "message": "timed out: none"})
 
 
 @pytest.mark.asyncio
@@ -108,7 +119,12 @@ async def test_trigger_yields_success_when_recordings_arrive(posthog_conn: Any) 
     assert not task.done()
     rid = _recent(posthog_conn, errors=2)
     event = await asyncio.wait_for(task, timeout=10)
-    assert event.payload == {"status": "success", "recording_ids": [rid], "count": 1}
+    assert event.payload == {
+        "status": "success",
+        "recording_ids": [rid],
+        "count": 1,
+        "more": False,
+    }
 
 
 @pytest.mark.asyncio
@@ -136,3 +152,75 @@ async def test_trigger_reports_errors(posthog_conn: Any, monkeypatch: Any) -> No
     trigger = PostHogRecordingsTrigger("posthog_default", {"date_form": "-1d"})
     event = await asyncio.wait_for(trigger.run().__anext__(), timeout=10)
     assert event.payload["status"] == "error" and "date_form" in event.payload["message"]
+
+
+@pytest.mark.asyncio
+async def test_trigger_gives_up_at_its_deadline(posthog_conn: Any) -> None:
+    """Even where nobody enforces the deferral's timeout, the wait ends."""
+    trigger = PostHogRecordingsTrigger(
+        "posthog_default", ERRORS, poll_interval=30, end_time=time.time() + 0.5
+    )
+    started = time.monotonic()
+    event = await asyncio.wait_for(trigger.run().__anext__(), timeout=10)
+    assert time.monotonic() - started < 5  # the 30 s poll interval was cut to the deadline
+    assert event.payload["status"] == "timeout"
+    assert "timed out" in event.payload["message"]
+    assert posthog_conn.request_count == 2  # one poll, then a last one at the deadline
+
+
+def test_init_only_assigns_the_arguments() -> None:
+    """Templates render after __init__: nothing is checked or converted there."""
+    query = RecordingsQuery(date_from="-1d")
+    sensor = PostHogRecordingsSensor(
+        task_id="w", query=query, min_count="{{ params.n }}", max_ids=-1
+    )
+    assert sensor.query is query and sensor.min_count == "{{ params.n }}"
+    assert sensor.template_fields_renderers == {"query": "json"}
+    sensor.min_count = "1"  # as rendered
+    with pytest.raises(AirflowException, match="max_ids must be 0 or more"):
+        sensor.poke({})
+
+
+@pytest.mark.parametrize(
+    ("min_count", "match"),
+    [("0", "min_count must be 1 or more"), ("many", "min_count must be a whole number")],
+)
+def test_rendered_min_count_is_checked_when_poking(
+    posthog_conn: Any, min_count: str, match: str
+) -> None:
+    sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS, min_count=min_count)
+    with pytest.raises(AirflowException, match=match):
+        sensor.poke({})
+    assert posthog_conn.request_count == 0
+
+
+def test_rendered_min_count_text_is_used(posthog_conn: Any) -> None:
+    _recent(posthog_conn, errors=1)
+    assert (
+        PostHogRecordingsSensor(task_id="w", query=ERRORS, min_count="2").poke({}).is_done is False
+    )
+
+
+def test_config_errors_are_the_package_error() -> None:
+    from airflow_provider_posthog_recordings.checks import RecordingsCheck
+
+    with pytest.raises(PostHogConfigError, match="min_count must be 1 or more"):
+        RecordingsCheck(ERRORS, min_count=0)
+
+
+def test_the_log_gives_the_real_match_count(posthog_conn: Any, caplog: Any, capsys: Any) -> None:
+    """Airflow 2 logs through ``logging``, Airflow 3 through structlog to stdout."""
+    for _ in range(151):
+        _recent(posthog_conn, errors=1)
+    sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS, max_ids=100)
+    with caplog.at_level(logging.INFO):
+        result = sensor.poke({})
+    assert result.is_done and len(result.xcom_value) == 100
+    assert (
+        "more than 100 matching recordings found (need 1)" in caplog.text + capsys.readouterr().out
+    )
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        PostHogRecordingsSensor(task_id="w2", query=ERRORS, max_ids=200).poke({})
+    logged = caplog.text + capsys.readouterr().out
+    assert "151 matching recordings found (need 1)" in logged and "more than" not in logged

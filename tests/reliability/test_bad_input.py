@@ -195,8 +195,8 @@ def test_bad_project_ids_are_refused_by_the_client(project_id: Any, match: str) 
         ({"extra": {}}, "project id is missing"),
         ({"extra": {"project_id": "abc"}}, "must be a number"),
         ({"extra": {"project_id": "1e3"}}, "must be a number"),
-        ({"host": "HOSTPORT"}, "must start with https://"),
-        ({"host": "posthog.example.com"}, "must start with https://"),
+        ({"host": "ftp://posthog.example.com"}, "must start with https://"),
+        ({"host": "posthog.example.com", "schema": "postgres"}, "schema field must be http"),
         ({"host": "http://posthog.example.com"}, "allow_insecure_http"),
         ({"password": None}, "no personal API key"),
         ({"password": "phx_with space"}, "whitespace"),
@@ -205,8 +205,6 @@ def test_bad_project_ids_are_refused_by_the_client(project_id: Any, match: str) 
 def test_bad_connections_fail_before_any_request(
     server: Any, monkeypatch: Any, no_sleep: Any, changes: dict[str, Any], match: str
 ) -> None:
-    if changes.get("host") == "HOSTPORT":
-        changes = {"host": server.url.removeprefix("http://")}
     _set_connection(monkeypatch, server, **changes)
     with pytest.raises(PostHogConfigError, match=match):
         PostHogHook().get_client()

@@ -8,6 +8,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.config import (
     DEFAULT_HOST,
+    connection_host,
     key_fingerprint,
     normalize_host,
     validate_api_key,
@@ -249,3 +250,43 @@ def test_key_fingerprint_does_not_contain_the_key() -> None:
 def test_key_fingerprint_differs_by_key() -> None:
     assert key_fingerprint(KEY) != key_fingerprint(KEY + "x")
     assert key_fingerprint("phx_a") == "f74e00244fa9"
+
+
+# ------------------------------------------------------------------ connection_host
+
+
+@pytest.mark.parametrize(
+    ("host", "schema", "port", "expected"),
+    [
+        (None, None, None, "https://us.posthog.com"),
+        ("", "http", 8000, "https://us.posthog.com"),
+        ("us.posthog.com", None, None, "https://us.posthog.com"),
+        ("us.posthog.com", "", None, "https://us.posthog.com"),
+        ("posthog.example.com", "HTTP", 8000, "http://posthog.example.com:8000"),
+        ("posthog.example.com", "https", 8443, "https://posthog.example.com:8443"),
+        ("https://eu.posthog.com", None, None, "https://eu.posthog.com"),
+        ("https://eu.posthog.com", "http", None, "https://eu.posthog.com"),
+        ("http://127.0.0.1", None, 8010, "http://127.0.0.1:8010"),
+        ("http://127.0.0.1:8010", None, 9999, "http://127.0.0.1:8010"),
+        ("http://[::1]", None, 8010, "http://[::1]:8010"),
+    ],
+)
+def test_connection_host(
+    host: str | None, schema: str | None, port: int | None, expected: str
+) -> None:
+    assert connection_host(host, schema, port) == expected
+
+
+def test_connection_host_refuses_another_schema() -> None:
+    with pytest.raises(PostHogConfigError) as info:
+        connection_host("us.posthog.com", "postgres", 5432)
+    assert str(info.value) == (
+        "the connection's schema field must be http or https (the scheme of host "
+        "'us.posthog.com'), not 'postgres'"
+    )
+
+
+def test_messages_show_the_port() -> None:
+    with pytest.raises(PostHogConfigError) as info:
+        normalize_host(connection_host("posthog.internal", "http", 8000))
+    assert "'http://posthog.internal:8000' uses plain http" in str(info.value)

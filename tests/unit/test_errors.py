@@ -91,7 +91,7 @@ def test_401_message_and_hint() -> None:
     err = error(401, body)
     assert str(err) == (
         f"PostHog API GET {RECORDINGS} answered 401 (authentication_failed): Personal API key "
-        "found in request Authorization header is invalid.. Hint: check the personal API key (it "
+        "found in request Authorization header is invalid. Hint: check the personal API key (it "
         "starts with 'phx_'; a project key 'phc_' does not work) and that the host is the app "
         "host (https://us.posthog.com or https://eu.posthog.com), not an ingestion host "
         "(*.i.posthog.com)"
@@ -124,8 +124,10 @@ def test_403_hints(detail: str, hint: str) -> None:
         403, {"type": "authentication_error", "code": "permission_denied", "detail": detail}
     )
     assert err.hint == hint
+    period = "" if detail.endswith(".") else "."
     assert str(err) == (
-        f"PostHog API GET {RECORDINGS} answered 403 (permission_denied): {detail}. Hint: {hint}"
+        f"PostHog API GET {RECORDINGS} answered 403 (permission_denied): {detail}{period} "
+        f"Hint: {hint}"
     )
 
 
@@ -152,7 +154,7 @@ def test_404_hints(path: str, hint: str) -> None:
     err = error(404, body, path=path)
     assert err.hint == hint
     assert err.attr is None
-    assert str(err) == f"PostHog API GET {path} answered 404 (not_found): Not found.. Hint: {hint}"
+    assert str(err) == f"PostHog API GET {path} answered 404 (not_found): Not found. Hint: {hint}"
 
 
 def test_429_message() -> None:
@@ -165,7 +167,7 @@ def test_429_message() -> None:
     err = error(429, body)
     assert str(err) == (
         f"PostHog API GET {RECORDINGS} answered 429 (throttled): Request was throttled. Expected "
-        "available in 12 seconds.. Hint: PostHog's rate limit for this key was still exceeded "
+        "available in 12 seconds. Hint: PostHog's rate limit for this key was still exceeded "
         "after all retries"
     )
 
@@ -239,3 +241,25 @@ def test_attributes_without_a_body() -> None:
     err = PostHogAPIError(status=409, method="POST", path="/x/")
     assert str(err) == "PostHog API POST /x/ answered 409"
     assert (err.detail, err.code, err.attr, err.hint) == (None, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("detail", "shown"),
+    [
+        ("Not found.", "Not found. Hint:"),
+        ("Really?", "Really? Hint:"),
+        ("Stop!", "Stop! Hint:"),
+        ("No period", "No period. Hint:"),
+    ],
+)
+def test_hint_follows_the_detail_with_one_period(detail: str, shown: str) -> None:
+    message = str(error(404, {"detail": detail}))
+    assert shown in message
+    assert ".." not in message
+
+
+def test_hint_after_a_field_gets_its_period() -> None:
+    err = error(403, {"detail": "No access.", "attr": "project"})
+    assert str(err).endswith(
+        "No access. [field: project]. Hint: check the key's scopes and project access"
+    )
