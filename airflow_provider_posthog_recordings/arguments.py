@@ -97,3 +97,11 @@ def as_id_list(value: Any, name: str) -> list[str]:
     else:
         raise PostHogConfigError(f"{name} must be a list of ids, not {type(value).__name__}")
     return [item for item in dict.fromkeys(items) if item]
+
+
+def as_optional_int(value: Any, name: str, *, minimum: int = 0) -> int | None:
+    """Like :func:`as_int`, but None (or the text "none" or "", as a template renders it)
+    means "no limit" and gives None."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    return as_int(value, name, minimum=minimum)

@@ -246,14 +246,18 @@ class RecordingsQuery(BaseModel):
         return self
 
     @classmethod
-    def parse(cls, value: RecordingsQuery | Mapping[str, Any] | None) -> RecordingsQuery:
-        """Accept a query, a plain dict of API parameters, or None (no filter).
+    def parse(cls, value: RecordingsQuery | Mapping[str, Any] | str | None) -> RecordingsQuery:
+        """Accept a query, a plain dict of API parameters, JSON text of one, or None.
+
+        JSON text is what a whole templated query renders to (``"{{ params.query | tojson }}"``).
 
         Raises:
             PostHogConfigError: for unknown names or invalid values, naming each problem.
         """
         if value is None:
             return cls()
+        if isinstance(value, str):
+            value = _json_object(value)
         if isinstance(value, RecordingsQuery):
             # A value that cannot be sent (a set, an object) fails now, before any request,
             # not when the first list request is built (after playlists were read or made).
@@ -296,6 +300,18 @@ class RecordingsQuery(BaseModel):
         for name, value in (self.extra_params or {}).items():
             params[name] = encode_value(name, value)
         return params
+
+
+def _json_object(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise PostHogConfigError(
+            f"a recordings query given as text must be a JSON object, not {text[:80]!r}"
+        ) from None
+    if not isinstance(value, dict):
+        raise PostHogConfigError("a recordings query given as text must be a JSON object")
+    return value
 
 
 def missing_window_warning(query: RecordingsQuery) -> str | None:

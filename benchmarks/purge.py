@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from airflow_provider_posthog_recordings.client import BULK_DELETE_CAP, PostHogClient
-from airflow_provider_posthog_recordings.purge import PurgeSettings, run_purge
+from airflow_provider_posthog_recordings.jobs import purge
+from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 from benchmarks.naive import naive_purge
 from benchmarks.server import EmulatorProcess, ServerConfig
 
@@ -93,7 +94,7 @@ def _purge_once(config: ServerConfig, trace_memory: bool) -> tuple[float, int, d
         if trace_memory:
             tracemalloc.start()
         started = time.perf_counter()
-        run_purge(client, settings)
+        purge.run(client, settings).manifest
         seconds = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
         tracemalloc.stop()

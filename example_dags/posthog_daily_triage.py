@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
-from airflow_provider_posthog_recordings.operators.recordings import (
+from airflow_provider_posthog_recordings.operators import (
     PostHogListRecordingsOperator,
     PostHogMarkRecordingsViewedOperator,
     PostHogShareRecordingsOperator,

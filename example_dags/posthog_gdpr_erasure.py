@@ -27,7 +27,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
-from airflow_provider_posthog_recordings.operators.recordings import (
+from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
 )
 

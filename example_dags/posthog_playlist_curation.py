@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 from airflow.providers.common.compat.sdk import DAG, Param
 
-from airflow_provider_posthog_recordings.operators.playlists import (
+from airflow_provider_posthog_recordings.operators.playlist_operators import (
     PostHogCuratePlaylistOperator,
 )
 

@@ -207,7 +207,7 @@ def delete_group(
     *,
     ledger: DeletionLedger,
     record: DeletionRecord | None,
-    date_from: datetime | str | None = None,
+    date_from: datetime | date | str | None = None,
 ) -> DeleteResult:
     """Delete one group of ids, count it and write it to the record; return its result."""
     result = client.delete_recordings(ids, date_from=date_from)

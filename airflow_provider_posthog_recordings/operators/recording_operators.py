@@ -172,5 +172,7 @@ class PostHogShareRecordingsOperator(PostHogBaseOperator):
         for rid in ids:
             config = client.enable_sharing(rid) if enabled else client.disable_sharing(rid)
             links[rid] = config.share_url
-        self.log.info("%s sharing of %d recordings", "Enabled" if enabled else "Revoked", len(links))
+        self.log.info(
+            "%s sharing of %d recordings", "Enabled" if enabled else "Revoked", len(links)
+        )
         return links

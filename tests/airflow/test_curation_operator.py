@@ -9,7 +9,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from airflow_provider_posthog_recordings.operators.playlists import (
+from airflow_provider_posthog_recordings.operators.playlist_operators import (
     PostHogCuratePlaylistOperator,
 )
 

@@ -9,7 +9,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
-from airflow_provider_posthog_recordings.operators.recordings import (
+from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
     PostHogListRecordingsOperator,
     PostHogMarkRecordingsViewedOperator,

@@ -49,7 +49,7 @@ def test_old_server_without_failed_ids(emulator_factory: Any, client_for: Any) -
     ids = server.seed_recordings(20, days=5)
     server.delete_recording(ids[3])
     result = client_for(server).delete_recordings(ids)
-    assert result.done_count == 20 and result.failed == {}
+    assert result.deleted_count == 19 and result.already_gone == [ids[3]] and result.failed == {}
     assert server.recording_ids() == set()
 
 

@@ -66,7 +66,7 @@ def test_query_parameters_are_sent_as_the_api_wants(posthog: Any, client: Any) -
     query = RecordingsQuery(
         date_from=start,
         distinct_id="user-1",
-        properties=[{"type": "recording", "key": "duration", "operator": "gt", "value": 60}],
+        having_predicates=[{"type": "recording", "key": "duration", "operator": "gt", "value": 60}],
         filter_test_accounts=True,
     )
     list(client.iter_recordings(query))
@@ -74,7 +74,7 @@ def test_query_parameters_are_sent_as_the_api_wants(posthog: Any, client: Any) -
     assert sent["distinct_ids"] == '["user-1"]'
     assert sent["date_from"] == "2026-01-01T00:00:00+00:00"
     assert (
-        sent["properties"] == '[{"type":"recording","key":"duration","operator":"gt","value":60}]'
+        sent["having_predicates"] == '[{"type":"recording","key":"duration","operator":"gt","value":60}]'
     )
     assert sent["filter_test_accounts"] == "true"
 
@@ -117,7 +117,7 @@ def test_next_url_on_another_host_is_refused(posthog: Any, client_for: Any) -> N
         posthog.create_playlist(f"p{number}")
     port = posthog.url.rsplit(":", 1)[1]
     client = client_for(posthog, playlist_page_size=1)
-    client.base_url = f"http://localhost:{port}"
+    client.transport.base_url = f"http://localhost:{port}"
     with pytest.raises(PostHogPaginationError, match="another host"):
         list(client.iter_playlists())
     assert posthog.request_count == 1

@@ -86,8 +86,10 @@ def test_refresh_rotates_the_link(posthog: Any, client: Any) -> None:
 
 def test_synthetic_playlists_are_recognised(emulator_factory: Any, client_for: Any) -> None:
     server = emulator_factory(synthetic_playlists=True)
-    playlists = list(client_for(server).iter_playlists())
+    client = client_for(server)
+    playlists = list(client.iter_playlists(include_synthetic=True))
     assert playlists and all(p.synthetic for p in playlists)
+    assert list(client.iter_playlists()) == []  # left out unless asked for
 
 
 def test_gateway_errors_on_single_removes_are_retried(

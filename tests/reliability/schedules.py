@@ -53,7 +53,8 @@ from airflow_provider_posthog_recordings.errors import (
     PostHogError,
     PostHogPaginationError,
 )
-from airflow_provider_posthog_recordings.purge import PurgeSettings, run_purge
+from airflow_provider_posthog_recordings.jobs import purge
+from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 #: The emulator's fixed "now" and the purge's reference time (data_interval_end).
@@ -538,7 +539,7 @@ class _Run:
         """Run one purge; return the manifest or the exception (checked for clarity)."""
         client = self.client(hooked=hooked)
         try:
-            manifest = run_purge(client, settings)
+            manifest = purge.run(client, settings).manifest
         except Exception as exc:
             label = f"{type(exc).__name__}: {exc}"
             self.outcome.errors.append(label)

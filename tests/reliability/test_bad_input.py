@@ -10,15 +10,17 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.curation import CurationSettings, curate_playlist
+from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
+from airflow_provider_posthog_recordings.jobs.curation import run as curate_playlist
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from airflow_provider_posthog_recordings.operators.playlists import PostHogCuratePlaylistOperator
-from airflow_provider_posthog_recordings.operators.recordings import (
+from airflow_provider_posthog_recordings.operators.playlist_operators import PostHogCuratePlaylistOperator
+from airflow_provider_posthog_recordings.operators import (
     PostHogListRecordingsOperator,
     PostHogPurgeRecordingsOperator,
 )
-from airflow_provider_posthog_recordings.purge import PurgeSettings, run_purge
+from airflow_provider_posthog_recordings.jobs import purge
+from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 CONTEXT = {"data_interval_end": NOW}
@@ -73,7 +75,7 @@ def test_bad_purge_settings_fail_before_any_request(
     settings: dict[str, Any] = {"older_than_days": 30, "reference": NOW, "max_deletions": None}
     settings.update(changes)
     with pytest.raises(PostHogConfigError, match=match):
-        run_purge(client_for(server), PurgeSettings(**settings))
+        purge.run(client_for(server), PurgeSettings(**settings)).manifest
     assert server.request_count == 0
 
 

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.curation import CurationSettings, curate_playlist
+from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
+from airflow_provider_posthog_recordings.jobs.curation import run as curate_playlist
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.reliability.schedules import (
     ALL_KINDS,

@@ -16,8 +16,8 @@ from airflow.sdk.log import redact
 
 from airflow_provider_posthog_recordings.hooks import posthog as hook_module
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from airflow_provider_posthog_recordings.operators.playlists import PostHogCuratePlaylistOperator
-from airflow_provider_posthog_recordings.operators.recordings import (
+from airflow_provider_posthog_recordings.operators.playlist_operators import PostHogCuratePlaylistOperator
+from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
     PostHogListRecordingsOperator,
     PostHogPurgeRecordingsOperator,

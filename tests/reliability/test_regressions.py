@@ -8,7 +8,8 @@ from typing import Any
 import requests
 
 from airflow_provider_posthog_recordings.pagination import PageRequest, next_page
-from airflow_provider_posthog_recordings.purge import PurgeSettings, run_purge
+from airflow_provider_posthog_recordings.jobs import purge
+from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -56,7 +57,7 @@ def test_protected_playlist_page_repeating_items_on_an_offset_server_deletes_not
     settings = PurgeSettings(
         older_than_days=30, reference=NOW, max_deletions=None, keep_playlists=["Legal hold"]
     )
-    manifest = run_purge(client, settings)
+    manifest = purge.run(client, settings).manifest
     assert server.faults_injected["repeat_items"] == 1
     assert server.deleted_ids == set(old) - set(protected)
     assert manifest["kept"] == {"protected_playlist": len(protected)}

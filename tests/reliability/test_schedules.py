@@ -60,7 +60,7 @@ def test_a_schedule_is_the_same_for_the_same_seed() -> None:
 
 
 def test_the_runner_sees_a_wrongful_deletion(mocker: Any) -> None:
-    from airflow_provider_posthog_recordings.policies import Decision, RetentionPolicy
+    from airflow_provider_posthog_recordings.jobs.purge import Decision, RetentionPolicy
 
     mocker.patch.object(
         RetentionPolicy, "decide", lambda self, rec, shared=None: Decision(rec.id, True)
@@ -70,7 +70,7 @@ def test_the_runner_sees_a_wrongful_deletion(mocker: Any) -> None:
 
 
 def test_the_runner_sees_a_missed_deletion(mocker: Any) -> None:
-    from airflow_provider_posthog_recordings.policies import Decision, RetentionPolicy
+    from airflow_provider_posthog_recordings.jobs.purge import Decision, RetentionPolicy
 
     mocker.patch.object(
         RetentionPolicy, "decide", lambda self, rec, shared=None: Decision(rec.id, False)

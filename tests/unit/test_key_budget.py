@@ -1,4 +1,4 @@
-"""SlidingWindowLimiter with a fake clock: never more than per_minute slots in any window."""
+"""KeyBudget with a fake clock: never more than the budget in any minute or any hour."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from bisect import bisect_left
 
 import pytest
 
-from airflow_provider_posthog_recordings.ratelimit import (
+from airflow_provider_posthog_recordings.errors import PostHogBudgetWait
+from airflow_provider_posthog_recordings.key_budget import (
+    HOUR_SECONDS,
     SAFETY_MARGIN_SECONDS,
     WINDOW_SECONDS,
-    SlidingWindowLimiter,
-    shared_limiter,
+    KeyBudget,
+    shared_budget,
 )
 
 SPAN = WINDOW_SECONDS + SAFETY_MARGIN_SECONDS  # 60.5
@@ -33,8 +35,8 @@ class FakeTime:
         self.now += seconds
 
 
-def make(per_minute: int | None, fake: FakeTime) -> SlidingWindowLimiter:
-    return SlidingWindowLimiter(per_minute, clock=fake.clock, sleep=fake.sleep)
+def make(per_minute: int | None, fake: FakeTime) -> KeyBudget:
+    return KeyBudget(per_minute, clock=fake.clock, sleep=fake.sleep)
 
 
 def max_in_any_window(times: list[float], span: float) -> int:
@@ -124,7 +126,7 @@ def test_unlimited(per_minute: int | None) -> None:
 
 def test_negative_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="per_minute must be positive"):
-        SlidingWindowLimiter(-1)
+        KeyBudget(-1)
 
 
 def test_pause_holds_later_acquisitions() -> None:
@@ -174,7 +176,7 @@ def test_threads_share_the_budget() -> None:
         with lock:
             waits.append(seconds)
 
-    limiter = SlidingWindowLimiter(5, clock=lambda: now, sleep=record)
+    limiter = KeyBudget(5, clock=lambda: now, sleep=record)
     start = threading.Barrier(8)
 
     def worker() -> None:
@@ -194,30 +196,30 @@ def test_threads_share_the_budget() -> None:
     assert limiter.waited_seconds == pytest.approx(sum(SPAN * (i // 5) for i in range(40)))
 
 
-def test_shared_limiter_is_shared_per_scope_key_and_budget() -> None:
+def test_shared_budget_is_shared_per_scope_key_and_budget() -> None:
     scope = f"test-{uuid.uuid4()}"
-    first = shared_limiter(scope, "key-a", 240)
-    assert shared_limiter(scope, "key-a", 240) is first
+    first = shared_budget(scope, "key-a", 240)
+    assert shared_budget(scope, "key-a", 240) is first
     assert first.per_minute == 240
     others = [
-        shared_limiter(f"{scope}-other", "key-a", 240),
-        shared_limiter(scope, "key-b", 240),
-        shared_limiter(scope, "key-a", 60),
-        shared_limiter(scope, "key-a", None),
+        shared_budget(f"{scope}-other", "key-a", 240),
+        shared_budget(scope, "key-b", 240),
+        shared_budget(scope, "key-a", 60),
+        shared_budget(scope, "key-a", None),
     ]
     assert all(other is not first for other in others)
     assert len({id(other) for other in others}) == 4
-    assert shared_limiter(scope, "key-a", None) is others[3]
+    assert shared_budget(scope, "key-a", None) is others[3]
 
 
-def test_shared_limiter_from_threads_is_one_object() -> None:
+def test_shared_budget_from_threads_is_one_object() -> None:
     scope = f"test-{uuid.uuid4()}"
-    found: list[SlidingWindowLimiter] = []
+    found: list[KeyBudget] = []
     start = threading.Barrier(6)
 
     def worker() -> None:
         start.wait()
-        found.append(shared_limiter(scope, "key", 12))
+        found.append(shared_budget(scope, "key", 12))
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
     for thread in threads:
@@ -226,3 +228,38 @@ def test_shared_limiter_from_threads_is_one_object() -> None:
         thread.join(timeout=10)
     assert len(found) == 6
     assert all(limiter is found[0] for limiter in found)
+
+
+def test_hour_budget_holds_after_the_minute_budget_allows() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(240, 1200, clock=fake.clock, sleep=fake.sleep)
+    slots = [fake.now + budget.acquire() for _ in range(1500)]
+    assert max_in_any_window(slots, SPAN) == 240
+    assert max_in_any_window(slots, HOUR_SECONDS + SAFETY_MARGIN_SECONDS) == 1200
+    # The 1,201st request waits for the first one to be an hour old.
+    assert slots[1200] == pytest.approx(HOUR_SECONDS + SAFETY_MARGIN_SECONDS)
+    assert budget.describe() == "240/minute and 1200/hour"
+
+
+def test_max_wait_refuses_a_long_wait_without_reserving() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(2, 3, clock=fake.clock, sleep=fake.sleep)
+    budget.acquire()
+    budget.acquire()
+    with pytest.raises(PostHogBudgetWait) as info:
+        budget.acquire(max_wait=30.0)
+    assert info.value.wait_seconds == pytest.approx(SPAN)
+    assert budget.wait_needed() == pytest.approx(SPAN)  # nothing was reserved
+    assert budget.acquire(max_wait=SPAN + 1) == pytest.approx(SPAN)  # within the limit: waits
+    with pytest.raises(PostHogBudgetWait) as info:  # the hour budget (3) is spent
+        budget.acquire(max_wait=120.0)
+    assert info.value.wait_seconds == pytest.approx(HOUR_SECONDS + SAFETY_MARGIN_SECONDS - SPAN)
+
+
+def test_hour_only_budget() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(None, 2, clock=fake.clock, sleep=fake.sleep)
+    assert [budget.acquire(), budget.acquire()] == [0.0, 0.0]
+    assert budget.acquire() == pytest.approx(HOUR_SECONDS + SAFETY_MARGIN_SECONDS)
+    with pytest.raises(ValueError, match="per_hour must be positive"):
+        KeyBudget(10, -1)

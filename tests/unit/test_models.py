@@ -12,7 +12,6 @@ from airflow_provider_posthog_recordings.models import (
     DeleteResult,
     Person,
     Playlist,
-    PlaylistChangeResult,
     Recording,
     SharingConfiguration,
 )
@@ -328,23 +327,29 @@ def test_public_host_by_attribute() -> None:
 # ------------------------------------------------------------------ DeleteResult
 
 
-def test_delete_result_absorb_and_done_count() -> None:
+def test_delete_result_absorb_and_counts() -> None:
     total = DeleteResult(deleted=["a"], already_gone=["b"], failed={"c": "403 forbidden"})
-    assert total.done_count == 2
+    assert (total.deleted_count, total.already_gone_count) == (1, 1)
     total.absorb(DeleteResult(deleted=["d", "e"], already_gone=[], failed={"f": "500"}))
     total.absorb(DeleteResult(already_gone=["g"], failed={"c": "retried: 404"}))
+    total.absorb(DeleteResult(unattributed=["h", "i", "j"], unattributed_deleted=2))
+    total.absorb(DeleteResult(unsent=["k"], wait_seconds=30.0))
+    total.absorb(DeleteResult(unsent=["l"], wait_seconds=10.0))
     assert total.deleted == ["a", "d", "e"]
     assert total.already_gone == ["b", "g"]
     assert total.failed == {"c": "retried: 404", "f": "500"}
-    assert total.done_count == 5
+    assert total.deleted_count == 5  # 3 attributed + 2 of the 3 unattributed
+    assert total.already_gone_count == 3  # 2 + the third unattributed one
+    assert total.unsent == ["k", "l"]
+    assert total.wait_seconds == 30.0
 
 
 def test_delete_result_defaults_are_not_shared() -> None:
     first, second = DeleteResult(), DeleteResult()
     first.deleted.append("x")
     assert second.deleted == []
-    assert first.done_count == 1
-    assert second.done_count == 0
+    assert first.deleted_count == 1
+    assert second.deleted_count == 0
 
 
 def test_absorb_does_not_change_the_other() -> None:
@@ -355,6 +360,8 @@ def test_absorb_does_not_change_the_other() -> None:
     assert other.deleted == ["a"]
 
 
-def test_playlist_change_result_defaults() -> None:
-    result = PlaylistChangeResult()
-    assert (result.changed, result.unchanged) == ([], [])
+def test_collection_count() -> None:
+    counts = {"collection": {"count": 120, "watched_count": 0, "has_more": False}}
+    assert Playlist(short_id="p", recordings_counts=counts).collection_count == 120
+    assert Playlist(short_id="p").collection_count is None
+    assert Playlist(short_id="p", recordings_counts={"collection": {}}).collection_count is None

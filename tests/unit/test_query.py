@@ -17,7 +17,8 @@ from airflow_provider_posthog_recordings.query import (
 UTC = timezone.utc
 KNOWN_FIELDS = (
     "actions, console_log_filters, date_from, date_to, distinct_id, distinct_ids, events, "
-    "extra_params, filter_test_accounts, hide_viewed_recordings, operand, order, "
+    "extra_params, filter_test_accounts, having_predicates, hide_viewed_recordings, operand, "
+    "order, "
     "order_direction, person_uuid, properties, session_ids"
 )
 
@@ -216,7 +217,6 @@ def test_to_params_full() -> None:
             "date_from": "2024-05-01T12:00:00+02:00",
             "date_to": "-1d",
             "distinct_ids": ["a", "b"],
-            "person_uuid": "0189-abc",
             "session_ids": ["s1", "s2"],
             "properties": [
                 {"key": "$browser", "value": ["Chrome"], "operator": "exact", "type": "person"}
@@ -233,7 +233,6 @@ def test_to_params_full() -> None:
         "date_from": "2024-05-01T10:00:00+00:00",
         "date_to": "-1d",
         "distinct_ids": '["a","b"]',
-        "person_uuid": "0189-abc",
         "session_ids": '["s1","s2"]',
         "properties": (
             '[{"key":"$browser","value":["Chrome"],"operator":"exact","type":"person"}]'
@@ -360,3 +359,61 @@ def test_encode_value_refuses_unencodable_items_inside_json() -> None:
 
 def test_encode_date_keeps_relative_text() -> None:
     assert encode_date("-7d") == "-7d"
+
+
+# ------------------------------------------------------------------ PostHog's traps
+
+
+@pytest.mark.parametrize("text", ["-24H", "-7D", "-1W", "-2Y", "-3x"])
+def test_relative_dates_posthog_reads_as_now_are_refused(text: str) -> None:
+    with pytest.raises(PostHogConfigError, match="silently read it as 'now'"):
+        RecordingsQuery.parse({"date_from": text})
+
+
+@pytest.mark.parametrize("text", ["-24h", "-7d", "-1w", "-2m", "-1q", "-1y", "-30M", "-90s"])
+def test_relative_dates_posthog_understands(text: str) -> None:
+    assert RecordingsQuery.parse({"date_from": text}).to_params()["date_from"] == text
+
+
+def test_person_uuid_with_distinct_ids_is_refused() -> None:
+    for people in ({"distinct_ids": ["a"]}, {"distinct_id": "a"}):
+        with pytest.raises(PostHogConfigError, match="PostHog ignores person_uuid"):
+            RecordingsQuery.parse({"date_from": "-7d", "person_uuid": "u1", **people})
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"type": "recording", "key": "duration", "operator": "gt", "value": 60},
+        {"key": "active_seconds", "operator": "gt", "value": 5},
+    ],
+)
+def test_recording_metrics_in_properties_are_refused(item: dict[str, object]) -> None:
+    with pytest.raises(PostHogConfigError, match="belongs in having_predicates"):
+        RecordingsQuery.parse({"date_from": "-7d", "properties": [item]})
+
+
+def test_event_property_named_like_a_metric_is_allowed() -> None:
+    item = {"type": "event", "key": "duration", "operator": "gt", "value": 60}
+    assert RecordingsQuery.parse({"properties": [item]}).properties == [item]
+
+
+def test_having_predicates_are_sent_as_json() -> None:
+    predicate = {"type": "recording", "key": "duration", "operator": "gt", "value": 60}
+    params = RecordingsQuery.parse({"having_predicates": [predicate]}).to_params()
+    assert params["having_predicates"] == (
+        '[{"type":"recording","key":"duration","operator":"gt","value":60}]'
+    )
+
+
+def test_naive_datetime_text_is_sent_with_an_offset() -> None:
+    params = RecordingsQuery.parse({"date_from": "2024-05-01T12:00:00"}).to_params()
+    assert params["date_from"] == "2024-05-01T12:00:00+00:00"
+
+
+def test_query_as_json_text() -> None:
+    assert RecordingsQuery.parse('{"date_from": "-7d"}').date_from == "-7d"
+    with pytest.raises(PostHogConfigError, match="must be a JSON object"):
+        RecordingsQuery.parse("[1, 2]")
+    with pytest.raises(PostHogConfigError, match="must be a JSON object"):
+        RecordingsQuery.parse("date_from=-7d")

@@ -1,4 +1,4 @@
-"""Retention decisions, deletion cap and playlist curation plans."""
+"""The jobs' pure rules: retention decisions, the deletion cap, curation plans."""
 
 from __future__ import annotations
 
@@ -9,19 +9,23 @@ import pytest
 
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.models import Recording
-from airflow_provider_posthog_recordings.policies import (
-    LONGEST_RETENTION_DAYS,
-    CurationPlan,
+from airflow_provider_posthog_recordings.arguments import as_optional_int
+from airflow_provider_posthog_recordings.jobs.curation import CurationPlan, plan_curation
+from airflow_provider_posthog_recordings.jobs.deletion import check_deletion_cap
+from airflow_provider_posthog_recordings.jobs.purge import (
     Decision,
     KeepReason,
-    PurgeTally,
+    PlanCounts,
     RetentionPolicy,
-    check_deletion_cap,
     compute_cutoff,
-    plan_curation,
-    validate_max_deletions,
     validate_older_than_days,
 )
+from airflow_provider_posthog_recordings.query import LONGEST_RETENTION_DAYS
+
+
+def validate_max_deletions(value: object) -> int | None:
+    return as_optional_int(value, "max_deletions")
+
 
 UTC = timezone.utc
 CUTOFF = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
@@ -199,12 +203,12 @@ def test_needs_sharing_check(recording: Recording, expected: bool) -> None:
     assert policy.needs_sharing_check(recording) is expected
 
 
-# ------------------------------------------------------------------ PurgeTally
+# ------------------------------------------------------------------ PlanCounts
 
 
 def test_purge_tally_counts() -> None:
     policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"p"}), keep_shared=True)
-    tally = PurgeTally()
+    tally = PlanCounts()
     cases = [
         (rec("a"), False),
         (rec("b"), False),
@@ -233,7 +237,7 @@ def test_purge_tally_counts() -> None:
 
 
 def test_purge_tally_starts_empty_and_does_not_share_counters() -> None:
-    first, second = PurgeTally(), PurgeTally()
+    first, second = PlanCounts(), PlanCounts()
     first.add(Decision("a", False, KeepReason.ONGOING))
     assert (second.listed, second.candidates, second.kept) == (0, 0, Counter())
     assert dict(first.kept) == {"ongoing": 1}
@@ -244,10 +248,10 @@ def test_purge_tally_starts_empty_and_does_not_share_counters() -> None:
 
 def test_over_the_cap_is_refused_naming_the_count() -> None:
     with pytest.raises(PostHogConfigError) as info:
-        check_deletion_cap(1500, 1000)
+        check_deletion_cap(1500, 1000, "the retention policy")
     assert str(info.value) == (
         "1500 recordings match the retention policy but max_deletions is 1000: nothing was "
-        "deleted. Check the policy with dry_run=True, then raise max_deletions (e.g. "
+        "deleted. Check with dry_run=True, then raise max_deletions (e.g. "
         "max_deletions=1500) or set it to None to lift the cap"
     )
 
@@ -256,16 +260,17 @@ def test_over_the_cap_is_refused_naming_the_count() -> None:
     ("candidates", "cap"), [(1000, 1000), (0, 0), (3, 10), (10**9, None), (0, None)]
 )
 def test_within_the_cap(candidates: int, cap: int | None) -> None:
-    assert check_deletion_cap(candidates, cap) is None
+    assert check_deletion_cap(candidates, cap, "the policy") is None
 
 
 def test_cap_zero_refuses_any_deletion() -> None:
     with pytest.raises(PostHogConfigError, match="1 recordings match"):
-        check_deletion_cap(1, 0)
+        check_deletion_cap(1, 0, "the policy")
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [(None, None), (0, 0), (500, 500), ("25", 25), (" 3 ", 3)]
+    ("value", "expected"),
+    [(None, None), ("None", None), ("", None), (0, 0), (500, 500), ("25", 25), (" 3 ", 3)],
 )
 def test_validate_max_deletions(value: object, expected: int | None) -> None:
     assert validate_max_deletions(value) == expected
@@ -274,11 +279,10 @@ def test_validate_max_deletions(value: object, expected: int | None) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (True, "max_deletions must be a whole number or None, not True"),
-        (2.5, "max_deletions must be a whole number or None, not 2.5"),
-        ([1], "max_deletions must be a whole number or None, not [1]"),
+        (True, "max_deletions must be a whole number, not True"),
+        (2.5, "max_deletions must be a whole number, not 2.5"),
+        ([1], "max_deletions must be a whole number, not [1]"),
         ("many", "max_deletions must be a whole number, not 'many'"),
-        ("", "max_deletions must be a whole number, not ''"),
         (-1, "max_deletions must be 0 or more, not -1"),
         ("-5", "max_deletions must be 0 or more, not -5"),
     ],
