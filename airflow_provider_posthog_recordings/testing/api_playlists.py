@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from .api_recordings import recordings_page
 from .context import RequestContext
-from .playlists import (
+from .playlist_records import (
     SYNTHETIC,
     add_playlist,
     is_synthetic,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .recording_query import SortedIndex
-from .recordings import serialize_recording
+from .recording_records import serialize_recording
 from .responses import validation_error
 from .state import ApiKey, EmulatorConfig, EmulatorState, User
 

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 from . import api_playlists, api_recordings, api_sharing
 from .context import RequestContext
 from .faults import PRE_ACTION_KINDS, Fault, FaultPlan, fault_response
-from .ratelimit import SlidingWindowLimiter
 from .recording_query import SortedIndex
 from .responses import (
     ApiError,
@@ -36,6 +35,7 @@ from .responses import (
 )
 from .routing import Route, resolve
 from .state import ApiKey, EmulatorConfig, EmulatorState
+from .throttling import KeyThrottle
 
 Handler = Callable[[RequestContext, dict[str, str]], Response]
 
@@ -125,8 +125,8 @@ class EmulatorCore:
     now: Callable[[], datetime]
     base_url: Callable[[], str]
     latency: float = 0.0
-    rate_limit: SlidingWindowLimiter | None = None
-    list_rate_limit: SlidingWindowLimiter | None = None
+    rate_limit: KeyThrottle | None = None
+    list_rate_limit: KeyThrottle | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     state: EmulatorState = field(default_factory=EmulatorState)
     faults: FaultPlan = field(default_factory=FaultPlan)

@@ -21,12 +21,12 @@ from typing import Any
 
 from .api_sharing import save_sharing
 from .core import EmulatorCore, RequestRecord
-from .playlists import add_playlist, check_type_and_filters, serialize_playlist
-from .ratelimit import SlidingWindowLimiter
-from .recordings import build_recording, serialize_recording
+from .playlist_records import add_playlist, check_type_and_filters, serialize_playlist
+from .recording_records import build_recording, serialize_recording
 from .seeding import SeedSpec, generate_recordings
 from .server import EmulatorHTTPServer
 from .state import ALL_SCOPES, BULK_MODES, ApiKey, EmulatorConfig
+from .throttling import KeyThrottle
 from .timeutil import coerce_datetime, ensure_utc
 
 POLL_INTERVAL = 0.05
@@ -83,10 +83,10 @@ class PostHogEmulator:
             now=self.now,
             base_url=lambda: self.url,
             latency=latency,
-            rate_limit=SlidingWindowLimiter(rate_limit_per_minute)
+            rate_limit=KeyThrottle(rate_limit_per_minute)
             if rate_limit_per_minute
             else None,
-            list_rate_limit=SlidingWindowLimiter(list_rate_limit_per_minute)
+            list_rate_limit=KeyThrottle(list_rate_limit_per_minute)
             if list_rate_limit_per_minute
             else None,
         )

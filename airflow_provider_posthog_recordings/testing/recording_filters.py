@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .recordings import numeric_value
+from .recording_records import numeric_value
 from .responses import validation_error
 from .timeutil import parse_date_param
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from .recording_filters import Predicate, Record, ViewedCheck, build_filter
-from .recordings import numeric_value
+from .recording_records import numeric_value
 from .responses import validation_error
 
 DEFAULT_LIMIT = 50

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 
 
-class SlidingWindowLimiter:
+class KeyThrottle:
     """At most ``limit`` requests per key in any ``window`` seconds.
 
     Like DRF's throttles, only allowed requests are remembered: a throttled
