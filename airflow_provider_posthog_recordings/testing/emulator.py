@@ -21,8 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .api_sharing import save_sharing, token_valid
-from .core import EmulatorCore, RequestRecord
-from .fault_controls import FaultControls
+from .core import EmulatorCore
+from .observation import ObservationAndFaults
 from .playlist_records import add_playlist, check_type_and_filters, serialize_playlist
 from .profiles import DEFAULT_PROFILE, build_config, get_profile
 from .profiles import pick as _pick
@@ -36,7 +36,7 @@ from .timeutil import coerce_datetime, ensure_utc
 POLL_INTERVAL = 0.05
 
 
-class PostHogEmulator(FaultControls):
+class PostHogEmulator(ObservationAndFaults):
     """An in-process PostHog session-recordings API server for tests, demos and benchmarks.
 
     It serves one project (``project_id``, default 1) to one personal API key with
@@ -66,7 +66,8 @@ class PostHogEmulator(FaultControls):
     Options given explicitly (not None) override the profile: ``offset_only``,
     ``bulk_mode`` (``"allow"``, ``"refuse"`` with 403, ``"missing"`` with 404: every
     bulk endpoint), ``bulk_delete_cap``, ``legacy_bulk_response``,
-    ``delete_missing_status``, ``synthetic_playlists``.
+    ``delete_missing_status``, ``synthetic_playlists``, ``playlist_items_paginated``
+    (playlist items honour ``limit``/``offset``/``after``, as on older servers).
 
     Budgets per key (429 with the wait only in ``detail``): ``rate_limit_per_minute``
     and ``rate_limit_per_hour`` shared by the recordings and playlists endpoints (the
@@ -93,6 +94,7 @@ class PostHogEmulator(FaultControls):
         legacy_bulk_response: bool | None = None,
         delete_missing_status: int | None = None,
         synthetic_playlists: bool | None = None,
+        playlist_items_paginated: bool | None = None,
         playlist_items_max_rows: int | None = None,
         project_timezone: str = "UTC",
         latency: float = 0.0,
@@ -123,6 +125,7 @@ class PostHogEmulator(FaultControls):
             legacy_bulk_response=legacy_bulk_response,
             delete_missing_status=delete_missing_status,
             synthetic_playlists=synthetic_playlists,
+            playlist_items_paginated=playlist_items_paginated,
             playlist_items_max_rows=playlist_items_max_rows,
             project_timezone=project_timezone,
         )
@@ -387,29 +390,3 @@ class PostHogEmulator(FaultControls):
         """Ids of recordings whose public link is enabled."""
         with self._core.lock:
             return {rid for rid, cfg in self._core.state.sharing.items() if cfg.enabled}
-
-    # ------------------------------------------------------------------ observation
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """Every request received since the last :meth:`reset_requests` (a copy)."""
-        with self._core.lock:
-            return list(self._core.requests)
-
-    @property
-    def request_count(self) -> int:
-        """How many requests were received since the last :meth:`reset_requests`."""
-        with self._core.lock:
-            return len(self._core.requests)
-
-    @property
-    def internal_errors(self) -> list[str]:
-        """Tracebacks of emulator bugs answered as 500 (should stay empty)."""
-        with self._core.lock:
-            return list(self._core.internal_errors)
-
-    def reset_requests(self) -> None:
-        """Forget the recorded requests and the fault counters."""
-        with self._core.lock:
-            self._core.requests.clear()
-            self._core.faults_injected.clear()

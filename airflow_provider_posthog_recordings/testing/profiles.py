@@ -109,6 +109,7 @@ def build_config(
     legacy_bulk_response: bool | None,
     delete_missing_status: int | None,
     synthetic_playlists: bool | None,
+    playlist_items_paginated: bool | None,
     playlist_items_max_rows: int | None,
     project_timezone: str,
 ) -> EmulatorConfig:
@@ -123,7 +124,7 @@ def build_config(
         legacy_bulk_response=pick(legacy_bulk_response, profile.legacy_bulk_response),
         delete_missing_status=pick(delete_missing_status, profile.delete_missing_status),
         synthetic_playlists=pick(synthetic_playlists, profile.synthetic_playlists),
-        paginated_playlist_items=profile.paginated_playlist_items,
+        paginated_playlist_items=pick(playlist_items_paginated, profile.paginated_playlist_items),
         playlist_items_max_rows=playlist_items_max_rows,
         project_timezone=project_timezone,
     )

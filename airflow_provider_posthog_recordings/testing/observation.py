@@ -1,16 +1,40 @@
-"""Fault controls of :class:`~.emulator.PostHogEmulator` (a mixin over its core)."""
+"""Observation and fault controls of :class:`~.emulator.PostHogEmulator` (a mixin)."""
 
 from __future__ import annotations
 
 import collections
 
-from .core import EmulatorCore
+from .core import EmulatorCore, RequestRecord
 
 
-class FaultControls:
-    """Methods that schedule faults on an emulator's core, and count those served."""
+class ObservationAndFaults:
+    """What an emulator saw and answered, and the faults it is told to serve."""
 
     _core: EmulatorCore
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request received since the last :meth:`reset_requests` (a copy)."""
+        with self._core.lock:
+            return list(self._core.requests)
+
+    @property
+    def request_count(self) -> int:
+        """How many requests were received since the last :meth:`reset_requests`."""
+        with self._core.lock:
+            return len(self._core.requests)
+
+    @property
+    def internal_errors(self) -> list[str]:
+        """Tracebacks of emulator bugs answered as 500 (should stay empty)."""
+        with self._core.lock:
+            return list(self._core.internal_errors)
+
+    def reset_requests(self) -> None:
+        """Forget the recorded requests and the fault counters."""
+        with self._core.lock:
+            self._core.requests.clear()
+            self._core.faults_injected.clear()
 
     @property
     def faults_injected(self) -> collections.Counter[str]:
