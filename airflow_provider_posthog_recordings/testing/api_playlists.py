@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
-from .api_recordings import recordings_page
+from .api_recordings import LIST_VERSION, recordings_page
 from .context import RequestContext
-from .playlists import (
+from .playlist_records import (
     SYNTHETIC,
     add_playlist,
     is_synthetic,
@@ -24,21 +23,6 @@ from .responses import Response, method_not_allowed, not_found, server_error, va
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 ORDERABLE = ("id", "name", "created_at", "last_modified_at")
-# Query parameters of a saved search that the recordings list understands.
-FILTER_PARAMS = (
-    "date_from",
-    "date_to",
-    "properties",
-    "console_log_filters",
-    "operand",
-    "distinct_ids",
-    "person_uuid",
-    "session_ids",
-    "hide_viewed_recordings",
-    "order",
-    "order_direction",
-)
-PAGINATION_PARAMS = ("limit", "offset", "after")
 
 Playlist = dict[str, Any]
 
@@ -76,10 +60,8 @@ def _matches(ctx: RequestContext, playlist: Playlist) -> bool:
         return False
     if query.get("type") and playlist["type"] != query["type"]:
         return False
-    pinned = (query.get("pinned") or "").lower()
-    if pinned in ("true", "1") and not playlist["pinned"]:
-        return False
-    if pinned in ("false", "0") and playlist["pinned"]:
+    # PostHog ignores the value: ``pinned=false`` also answers only pinned playlists.
+    if "pinned" in query and not playlist["pinned"]:
         return False
     search = (query.get("search") or "").lower()
     names = f"{playlist['name'] or ''}\n{playlist['derived_name'] or ''}".lower()
@@ -155,24 +137,26 @@ def delete_playlist(ctx: RequestContext, params: dict[str, str]) -> Response:
     raise method_not_allowed("DELETE")
 
 
-def _saved_search_params(ctx: RequestContext, filters: dict[str, Any]) -> dict[str, str]:
-    params = {
-        name: value if isinstance(value, str) else json.dumps(value)
-        for name, value in filters.items()
-        if name in FILTER_PARAMS and value is not None
-    }
-    params.update({k: v for k, v in ctx.query.items() if k in PAGINATION_PARAMS})
-    return params
-
-
 def playlist_recordings(ctx: RequestContext, params: dict[str, str]) -> Response:
-    """``GET session_recording_playlists/{short_id}/recordings/`` (recordings-list shape)."""
+    """``GET session_recording_playlists/{short_id}/recordings/`` (recordings-list shape).
+
+    For a collection, current servers ignore ``limit``/``offset``/``after``: every item
+    whose recording exists comes in one answer (at most ``playlist_items_max_rows``),
+    and its ``next_cursor`` leads to the same page again. A saved search answers nothing.
+    """
     playlist = _playlist(ctx, params["short_id"])
     if playlist["type"] == "filters":
-        saved_search = _saved_search_params(ctx, playlist["filters"])
-        return Response(200, recordings_page(ctx, saved_search))
+        return Response(200, {"results": [], "has_next": False, "version": LIST_VERSION})
     ids = item_ids(ctx.state, playlist, ctx.user.id)
-    return Response(200, recordings_page(ctx, ctx.query, only_ids=ids))
+    config = ctx.config
+    page = recordings_page(
+        ctx,
+        ctx.query,
+        only_ids=ids,
+        paginate=config.paginated_playlist_items,
+        max_rows=None if config.paginated_playlist_items else config.playlist_items_max_rows,
+    )
+    return Response(200, page)
 
 
 def _collection(ctx: RequestContext, short_id: str) -> list[str]:

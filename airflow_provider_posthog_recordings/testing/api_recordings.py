@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from .context import RequestContext
 from .recording_query import query_page
-from .responses import Response, not_found, server_error, validation_error
+from .responses import ApiError, Response, not_found, server_error, validation_error
+from .state import RETENTION_PERIOD_DAYS
+from .timeutil import parse_date_param
 
 REPEATED_ITEMS = 2
 LIST_VERSION = 4
@@ -18,10 +21,13 @@ def recordings_page(
     params: dict[str, str],
     *,
     only_ids: Collection[str] | None = None,
+    paginate: bool = True,
+    max_rows: int | None = None,
 ) -> dict[str, Any]:
     """A recordings-list body (``results``, ``has_next``, ``next_cursor``, ``version``).
 
-    ``only_ids`` limits it to those recordings, date window ignored (playlist items).
+    ``only_ids`` limits it to those recordings, date window ignored (playlist items);
+    without ``paginate`` every match is answered at once, at most ``max_rows`` of them.
     """
     state = ctx.state
     user_id = ctx.user.id
@@ -39,8 +45,10 @@ def recordings_page(
         index=ctx.index,
         version=state.version,
         only_ids=only_ids,
+        tz=ctx.config.project_timezone,
+        paginate=paginate,
     )
-    results = [ctx.serialize(record) for record in page.records]
+    results = [ctx.serialize(record) for record in page.records[:max_rows]]
     served = list(results)
     # Repeats come from the previous page of the same listing (same path and filters), as
     # with a real server: never from another query.
@@ -88,8 +96,22 @@ def patch_recording(ctx: RequestContext, params: dict[str, str]) -> Response:
     return Response(200, {"success": True})
 
 
+def _recording_api_failure() -> Response:
+    return ApiError(
+        500,
+        "server_error",
+        "recording_api_failure",
+        "Failed to delete the recording: the recording API did not answer (emulated fault)",
+    ).to_response()
+
+
 def delete_recording(ctx: RequestContext, params: dict[str, str]) -> Response:
-    """``DELETE session_recordings/{id}/``: 204, then the configured "missing" answer."""
+    """``DELETE session_recordings/{id}/``: 204, then the configured "missing" answer.
+
+    A ``recording_api_failure`` fault answers 500 without deleting.
+    """
+    if ctx.recording_api_fails:
+        return _recording_api_failure()
     if ctx.state.remove_recording(params["recording_id"]):
         return Response(204)
     status = ctx.config.delete_missing_status
@@ -102,16 +124,34 @@ def delete_recording(ctx: RequestContext, params: dict[str, str]) -> Response:
     return Response(status, {"detail": "Recording not found"})
 
 
+def _bulk_window_start(ctx: RequestContext) -> datetime:
+    text = ctx.body_object().get("date_from") or f"-{RETENTION_PERIOD_DAYS}d"
+    if not isinstance(text, str):
+        raise validation_error("date_from must be a string", "date_from")
+    return parse_date_param(text, ctx.now, "date_from", tz=ctx.config.project_timezone)
+
+
 def bulk_delete(ctx: RequestContext, params: dict[str, str]) -> Response:
-    """``POST session_recordings/bulk_delete/``."""
+    """``POST session_recordings/bulk_delete/``.
+
+    The ids are looked up in the window from the body's ``date_from`` (default: the
+    retention period) to now; ids not found there are skipped silently: counted in
+    ``total_requested`` only. ``failed_ids`` lists found ones whose deletion failed
+    (under a ``recording_api_failure`` fault).
+    """
     ids = ctx.bulk_ids(ctx.config.bulk_delete_cap)
+    start = _bulk_window_start(ctx)
     deleted = 0
     failed: list[str] = []
     for recording_id in dict.fromkeys(ids):
-        if ctx.state.remove_recording(recording_id):
-            deleted += 1
-        else:
+        record = ctx.state.existing(recording_id)
+        started = record.get("start_time") if record is not None else None
+        if started is None or not start <= started <= ctx.now:
+            continue
+        if ctx.recording_api_fails:
             failed.append(recording_id)
+        elif ctx.state.remove_recording(recording_id):
+            deleted += 1
     body: dict[str, Any] = {"success": True, "deleted_count": deleted, "total_requested": len(ids)}
     if not ctx.config.legacy_bulk_response:
         body["failed_ids"] = failed

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .context import RequestContext
-from .responses import Response, not_found, validation_error
+from .responses import Response, validation_error
 from .state import EmulatorState, SharingConfig
 from .timeutil import to_iso
+
+#: How long a token replaced by ``sharing/refresh/`` keeps working.
+OLD_TOKEN_GRACE = timedelta(minutes=5)
+
+
+def token_valid(state: EmulatorState, token: str, now: datetime) -> bool:
+    """Whether a public link with ``token`` works now (an enabled config's token, or one
+    it replaced less than :data:`OLD_TOKEN_GRACE` ago)."""
+    for config in state.sharing.values():
+        if not config.enabled:
+            continue
+        if config.access_token == token or config.previous_tokens.get(token, now) > now:
+            return True
+    return False
 
 
 def new_access_token() -> str:
@@ -47,22 +61,18 @@ def save_sharing(state: EmulatorState, recording_id: str, now: datetime) -> Shar
     return config
 
 
-def _recording_id(ctx: RequestContext, params: dict[str, str]) -> str:
-    recording_id = params["recording_id"]
-    if ctx.state.existing(recording_id) is None:
-        raise not_found("Recording not found")
-    return recording_id
-
-
 def get_sharing(ctx: RequestContext, params: dict[str, str]) -> Response:
     """``GET .../sharing/``."""
-    recording_id = _recording_id(ctx, params)
+    recording_id = params["recording_id"]
     return Response(200, sharing_json(ctx.state.sharing.get(recording_id)))
 
 
 def patch_sharing(ctx: RequestContext, params: dict[str, str]) -> Response:
-    """``PATCH .../sharing/``: saves the config; ``enabled`` turns the link on or off."""
-    recording_id = _recording_id(ctx, params)
+    """``PATCH .../sharing/``: saves the config; ``enabled`` turns the link on or off.
+
+    Like every sharing endpoint, it does not check that the recording exists.
+    """
+    recording_id = params["recording_id"]
     body = ctx.body_object()
     for name in ("enabled", "password_required"):
         if name in body and not isinstance(body[name], bool):
@@ -77,8 +87,8 @@ def patch_sharing(ctx: RequestContext, params: dict[str, str]) -> Response:
 
 
 def refresh_sharing(ctx: RequestContext, params: dict[str, str]) -> Response:
-    """``POST .../sharing/refresh/``: a new token (the old link stops working)."""
-    recording_id = _recording_id(ctx, params)
-    config = save_sharing(ctx.state, recording_id, ctx.now)
+    """``POST .../sharing/refresh/``: a new token; the old one works 5 more minutes."""
+    config = save_sharing(ctx.state, params["recording_id"], ctx.now)
+    config.previous_tokens[config.access_token] = ctx.now + OLD_TOKEN_GRACE
     config.access_token = new_access_token()
     return Response(200, sharing_json(config))

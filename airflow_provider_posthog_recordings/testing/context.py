@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .recording_query import SortedIndex
-from .recordings import serialize_recording
+from .recording_records import serialize_recording
 from .responses import validation_error
 from .state import ApiKey, EmulatorConfig, EmulatorState, User
 
@@ -28,7 +28,17 @@ class RequestContext:
     now: datetime
     base_url: str
     index: SortedIndex
-    repeat_items: bool = False
+    fault: str | None = None
+
+    @property
+    def repeat_items(self) -> bool:
+        """Whether a ``repeat_items`` fault applies to this list request."""
+        return self.fault == "repeat_items"
+
+    @property
+    def recording_api_fails(self) -> bool:
+        """Whether a ``recording_api_failure`` fault applies (deletions fail)."""
+        return self.fault == "recording_api_failure"
 
     @property
     def user(self) -> User:

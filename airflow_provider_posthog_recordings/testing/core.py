@@ -19,8 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import api_playlists, api_recordings, api_sharing
 from .context import RequestContext
-from .faults import PRE_ACTION_KINDS, Fault, FaultPlan, fault_response
-from .ratelimit import SlidingWindowLimiter
+from .faults import PRE_ACTION_KINDS, Fault, FaultPlan, FaultTarget, fault_response
 from .recording_query import SortedIndex
 from .responses import (
     ApiError,
@@ -36,6 +35,7 @@ from .responses import (
 )
 from .routing import Route, resolve
 from .state import ApiKey, EmulatorConfig, EmulatorState
+from .throttling import KeyBudgets
 
 Handler = Callable[[RequestContext, dict[str, str]], Response]
 
@@ -62,6 +62,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("playlists.bulk_delete", "POST"): api_playlists.bulk_remove,
 }
 
+RECORDING_DELETES = frozenset({("recordings.one", "DELETE"), ("recordings.bulk_delete", "POST")})
+KEY_REFUSED = "This action does not support personal API key access"
 TRUNCATED_FILLER = {"success": True, "detail": "this body is cut short by the emulator"}
 
 
@@ -125,8 +127,7 @@ class EmulatorCore:
     now: Callable[[], datetime]
     base_url: Callable[[], str]
     latency: float = 0.0
-    rate_limit: SlidingWindowLimiter | None = None
-    list_rate_limit: SlidingWindowLimiter | None = None
+    budgets: KeyBudgets = field(default_factory=lambda: KeyBudgets([]))
     lock: threading.RLock = field(default_factory=threading.RLock)
     state: EmulatorState = field(default_factory=EmulatorState)
     faults: FaultPlan = field(default_factory=FaultPlan)
@@ -146,7 +147,7 @@ class EmulatorCore:
         route = resolve(request.path)
         with self.lock:
             key = self.state.keys.get(request.token) if request.token else None
-            fault = self.faults.pick(request.method, request.path, bool(route and route.is_list))
+            fault = self.faults.pick(request.method, request.path, _target(route, request.method))
             if fault is not None:
                 self.faults_injected[fault.kind] += 1
         delay = self.latency + (fault.seconds if fault and fault.kind == "slow" else 0.0)
@@ -207,7 +208,7 @@ class EmulatorCore:
                 now=self.now(),
                 base_url=self.base_url(),
                 index=self.index,
-                repeat_items=fault is not None and fault.kind == "repeat_items",
+                fault=fault.kind if fault is not None else None,
             )
             return HANDLERS[(route.name, request.method)](ctx, route.params)
         except ApiError as error:
@@ -219,7 +220,7 @@ class EmulatorCore:
     def _authorize(
         self, request: _Request, route: Route | None, key: ApiKey | None
     ) -> tuple[Route, ApiKey]:
-        """Route, authentication, project, method, bulk mode, scope and rate limits."""
+        """Route, authentication, project, method, key refusals, scope and budgets."""
         if route is None:
             raise not_found()
         if request.token is None:
@@ -236,23 +237,25 @@ class EmulatorCore:
             raise permission_denied("API key does not have access to the requested project")
         if request.method not in route.methods:
             raise method_not_allowed(request.method)
-        if route.is_bulk and self.config.bulk_mode == "refuse":
-            raise permission_denied("This action does not support personal API key access")
         if route.is_bulk and self.config.bulk_mode == "missing":
             raise not_found()
+        # PostHog checks permissions before it looks the object up: a refused action is a
+        # 403 even on a playlist that does not exist.
+        if self.config.refuses_key(route.name):
+            raise permission_denied(KEY_REFUSED)
         scope = route.scope_for(request.method)
         if not key.has_scope(scope):
             raise permission_denied(f"API key missing required scope '{scope}'")
-        self._throttle(key.key, route)
+        if route.budgeted:
+            wait = self.budgets.wait_needed(key.key, is_list=route.list_limited)
+            if wait:
+                raise throttled(wait)
         return route, key
 
-    def _throttle(self, token: str, route: Route) -> None:
-        limiters = [self.rate_limit]
-        if route.list_limited:
-            limiters.append(self.list_rate_limit)
-        active = [limiter for limiter in limiters if limiter is not None]
-        wait = max((limiter.wait_needed(token) for limiter in active), default=0)
-        if wait:
-            raise throttled(wait)
-        for limiter in active:
-            limiter.record(token)
+
+def _target(route: Route | None, method: str) -> FaultTarget:
+    """What a fault needs to know about the endpoint of a request."""
+    if route is None:
+        return FaultTarget()
+    deletes = (route.name, method) in RECORDING_DELETES
+    return FaultTarget(is_list=route.is_list, deletes_recordings=deletes)

@@ -12,64 +12,112 @@ Example::
 
 from __future__ import annotations
 
-import collections
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from .api_sharing import save_sharing
-from .core import EmulatorCore, RequestRecord
-from .playlists import add_playlist, check_type_and_filters, serialize_playlist
-from .ratelimit import SlidingWindowLimiter
-from .recordings import build_recording, serialize_recording
+from .api_sharing import save_sharing, token_valid
+from .core import EmulatorCore
+from .observation import ObservationAndFaults
+from .playlist_records import add_playlist, check_type_and_filters, serialize_playlist
+from .profiles import DEFAULT_PROFILE, build_config, get_profile
+from .profiles import pick as _pick
+from .recording_records import build_recording, serialize_recording
 from .seeding import SeedSpec, generate_recordings
 from .server import EmulatorHTTPServer
-from .state import ALL_SCOPES, BULK_MODES, ApiKey, EmulatorConfig
+from .state import ALL_SCOPES, BULK_MODES, ApiKey
+from .throttling import KeyBudgets, build_budgets
 from .timeutil import coerce_datetime, ensure_utc
 
 POLL_INTERVAL = 0.05
 
 
-class PostHogEmulator:
+class PostHogEmulator(ObservationAndFaults):
     """An in-process PostHog session-recordings API server for tests, demos and benchmarks.
 
-    Keyword arguments choose which PostHog it pretends to be (see the package
-    docs): ``offset_only`` (no cursor pagination), ``bulk_mode`` (``"allow"``,
-    ``"refuse"`` with 403, ``"missing"`` with 404), ``bulk_delete_cap``,
-    ``legacy_bulk_response`` (no ``failed_ids``), ``delete_missing_status``
-    (answer to DELETE of a missing recording), ``synthetic_playlists``,
-    ``latency`` (seconds per request), rate limits per key and per minute, and a
-    ``clock`` returning an aware UTC "now".
+    It serves one project (``project_id``, default 1) to one personal API key with
+    every scope (``api_key``, default ``phx_emulator_test_key``); add more keys with
+    :meth:`add_api_key`.
+
+    ``profile`` chooses which PostHog it pretends to be (:data:`PROFILES`):
+
+    * ``"cloud"`` (default): PostHog Cloud for a personal API key. Recordings
+      ``bulk_delete``/``bulk_viewed``/``bulk_not_viewed`` and every change of a
+      collection's items answer 403 "This action does not support personal API key
+      access" whatever the scopes (checked before the playlist is looked up, so an
+      unknown short id is a 403 too); DELETE of a missing recording is 204;
+      synthetic playlists are listed.
+    * ``"cloud_bulk_delete"``: as cloud, but recordings ``bulk_delete`` is accepted.
+    * ``"self_hosted_legacy"``: offset pagination only, 404 on deleting a deleted
+      recording, ``bulk_delete`` of up to 20 ids without ``failed_ids``, playlist items
+      honour ``limit``/``offset``, item changes refused, no synthetic playlists.
+    * ``"permissive"``: every action allowed to keys, otherwise as cloud.
+
+    Every profile has PostHog's quirks: playlist items ignore pagination (one answer,
+    a cursor leading to the same page; ``playlist_items_max_rows`` caps it), ``pinned``
+    ignores its value, ``bulk_delete`` skips ids outside its ``date_from`` window,
+    recording metrics filter only in ``having_predicates``, sharing endpoints do not
+    check that the recording exists, naive dates are read in ``project_timezone``.
+
+    Options given explicitly (not None) override the profile: ``offset_only``,
+    ``bulk_mode`` (``"allow"``, ``"refuse"`` with 403, ``"missing"`` with 404: every
+    bulk endpoint), ``bulk_delete_cap``, ``legacy_bulk_response``,
+    ``delete_missing_status``, ``synthetic_playlists``, ``playlist_items_paginated``
+    (playlist items honour ``limit``/``offset``/``after``, as on older servers).
+
+    Budgets per key (429 with the wait only in ``detail``): ``rate_limit_per_minute``
+    and ``rate_limit_per_hour`` shared by the recordings and playlists endpoints (the
+    profile's default is PostHog's 240/minute and 1,200/hour, and they apply by
+    default: an emulator is as strict as the real server unless a test says
+    otherwise), ``list_rate_limit_per_minute``/``_per_hour`` for listing recordings
+    (off unless given; PostHog's plans: :data:`LIST_PLAN_LIMITS`). 0 turns one off;
+    ``rate_limits=False`` turns every budget off. ``monotonic`` is the clock of every
+    budget (default :func:`time.monotonic`); ``clock`` returns the aware UTC "now" of
+    the data; ``latency`` adds seconds to every answer.
     """
 
     def __init__(
         self,
         *,
+        profile: str = DEFAULT_PROFILE,
         api_key: str = "phx_emulator_test_key",
         project_id: int = 1,
         host: str = "127.0.0.1",
         port: int = 0,
-        offset_only: bool = False,
-        bulk_mode: str = "allow",
-        bulk_delete_cap: int = 100,
-        legacy_bulk_response: bool = False,
-        delete_missing_status: int = 204,
-        synthetic_playlists: bool = False,
+        offset_only: bool | None = None,
+        bulk_mode: str | None = None,
+        bulk_delete_cap: int | None = None,
+        legacy_bulk_response: bool | None = None,
+        delete_missing_status: int | None = None,
+        synthetic_playlists: bool | None = None,
+        playlist_items_paginated: bool | None = None,
+        playlist_items_max_rows: int | None = None,
+        project_timezone: str = "UTC",
         latency: float = 0.0,
+        rate_limits: bool = True,
         rate_limit_per_minute: int | None = None,
+        rate_limit_per_hour: int | None = None,
         list_rate_limit_per_minute: int | None = None,
+        list_rate_limit_per_hour: int | None = None,
         clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
-        if bulk_mode not in BULK_MODES:
+        if bulk_mode is not None and bulk_mode not in BULK_MODES:
             raise ValueError(f"bulk_mode must be one of {BULK_MODES}")
+        ZoneInfo(project_timezone)  # an unknown zone fails here, not at the first request
+        server = get_profile(profile)
+        self.profile = server.name
         self.api_key = api_key
         self.project_id = project_id
         self.host = host
         self.port = port
         self._clock = clock
-        config = EmulatorConfig(
+        config = build_config(
+            server,
             project_id=project_id,
             offset_only=offset_only,
             bulk_mode=bulk_mode,
@@ -77,18 +125,23 @@ class PostHogEmulator:
             legacy_bulk_response=legacy_bulk_response,
             delete_missing_status=delete_missing_status,
             synthetic_playlists=synthetic_playlists,
+            playlist_items_paginated=playlist_items_paginated,
+            playlist_items_max_rows=playlist_items_max_rows,
+            project_timezone=project_timezone,
+        )
+        budgets = build_budgets(
+            per_minute=_pick(rate_limit_per_minute, server.rate_limit_per_minute),
+            per_hour=_pick(rate_limit_per_hour, server.rate_limit_per_hour),
+            list_per_minute=list_rate_limit_per_minute,
+            list_per_hour=list_rate_limit_per_hour,
+            time_fn=monotonic or time.monotonic,
         )
         self._core = EmulatorCore(
             config=config,
             now=self.now,
             base_url=lambda: self.url,
             latency=latency,
-            rate_limit=SlidingWindowLimiter(rate_limit_per_minute)
-            if rate_limit_per_minute
-            else None,
-            list_rate_limit=SlidingWindowLimiter(list_rate_limit_per_minute)
-            if list_rate_limit_per_minute
-            else None,
+            budgets=budgets if rate_limits else KeyBudgets([]),
         )
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -324,84 +377,16 @@ class PostHogEmulator:
         with self._core.lock:
             save_sharing(self._core.state, recording_id, self.now()).enabled = enabled
 
+    def share_token_valid(self, token: str) -> bool:
+        """Whether a public link with ``token`` works now.
+
+        True for the token of an enabled sharing config, and for a token replaced by
+        ``sharing/refresh/`` less than 5 minutes ago (of a config still enabled).
+        """
+        with self._core.lock:
+            return token_valid(self._core.state, token, self.now())
+
     def sharing_enabled_ids(self) -> set[str]:
         """Ids of recordings whose public link is enabled."""
         with self._core.lock:
             return {rid for rid, cfg in self._core.state.sharing.items() if cfg.enabled}
-
-    # ------------------------------------------------------------------ observation
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """Every request received since the last :meth:`reset_requests` (a copy)."""
-        with self._core.lock:
-            return list(self._core.requests)
-
-    @property
-    def request_count(self) -> int:
-        """How many requests were received since the last :meth:`reset_requests`."""
-        with self._core.lock:
-            return len(self._core.requests)
-
-    @property
-    def faults_injected(self) -> collections.Counter[str]:
-        """Faults served so far, by kind (a copy)."""
-        with self._core.lock:
-            return collections.Counter(self._core.faults_injected)
-
-    @property
-    def internal_errors(self) -> list[str]:
-        """Tracebacks of emulator bugs answered as 500 (should stay empty)."""
-        with self._core.lock:
-            return list(self._core.internal_errors)
-
-    def reset_requests(self) -> None:
-        """Forget the recorded requests and the fault counters."""
-        with self._core.lock:
-            self._core.requests.clear()
-            self._core.faults_injected.clear()
-
-    # ------------------------------------------------------------------ faults
-
-    def inject(
-        self,
-        kind: str,
-        *,
-        times: int = 1,
-        method: str | None = None,
-        path_contains: str | None = None,
-        seconds: float = 1.0,
-        skip: int = 0,
-    ) -> None:
-        """Give the next ``times`` matching requests (after ``skip`` matches) a fault.
-
-        Kinds: ``429_detail``, ``429_retry_after``, ``500``, ``502``, ``503``,
-        ``504``, ``drop_before``, ``drop_after``, ``slow``, ``truncated``,
-        ``non_json``, ``repeat_items`` (list endpoints only).
-        """
-        with self._core.lock:
-            self._core.faults.inject(
-                kind,
-                times=times,
-                method=method,
-                path_contains=path_contains,
-                seconds=seconds,
-                skip=skip,
-            )
-
-    def throttle_every(self, n: int, seconds: float = 0) -> None:
-        """Answer every ``n``-th request with a ``429_detail`` of ``seconds`` (0 = off)."""
-        with self._core.lock:
-            self._core.faults.throttle_every(n, seconds)
-
-    def random_faults(
-        self, *, seed: int, rate: float, kinds: list[str], seconds: float = 0.0
-    ) -> None:
-        """Give each request a fault of ``kinds`` with probability ``rate`` (0 = off)."""
-        with self._core.lock:
-            self._core.faults.random_faults(seed=seed, rate=rate, kinds=kinds, seconds=seconds)
-
-    def clear_faults(self) -> None:
-        """Cancel every pending, periodic and random fault."""
-        with self._core.lock:
-            self._core.faults.clear()

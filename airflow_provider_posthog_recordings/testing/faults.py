@@ -21,6 +21,7 @@ FAULT_KINDS = frozenset(
         "truncated",
         "non_json",
         "repeat_items",
+        "recording_api_failure",
     }
 )
 # Faults answered instead of the request: the request has no effect.
@@ -29,6 +30,24 @@ PRE_ACTION_KINDS = frozenset(
 )
 # Faults only meaningful on a recordings-shaped list endpoint.
 LIST_ONLY_KINDS = frozenset({"repeat_items"})
+# Faults only meaningful on a request that deletes recordings (DELETE one, bulk_delete).
+DELETE_ONLY_KINDS = frozenset({"recording_api_failure"})
+
+
+@dataclass(frozen=True)
+class FaultTarget:
+    """What fault picking knows of a request's endpoint."""
+
+    is_list: bool = False
+    deletes_recordings: bool = False
+
+    def admits(self, kind: str) -> bool:
+        """Whether a fault of ``kind`` means something on this endpoint."""
+        if kind in LIST_ONLY_KINDS:
+            return self.is_list
+        if kind in DELETE_ONLY_KINDS:
+            return self.deletes_recordings
+        return True
 
 
 @dataclass(frozen=True)
@@ -48,12 +67,12 @@ class _Queued:
     seconds: float
     skip: int
 
-    def matches(self, method: str, path: str, is_list: bool) -> bool:
+    def matches(self, method: str, path: str, target: FaultTarget) -> bool:
         if self.method is not None and self.method.upper() != method:
             return False
         if self.path_contains is not None and self.path_contains not in path:
             return False
-        return is_list or self.kind not in LIST_ONLY_KINDS
+        return target.admits(self.kind)
 
 
 def check_kind(kind: str) -> None:
@@ -121,11 +140,11 @@ class FaultPlan:
         """How many queued faults are still to be served."""
         return sum(item.times for item in self._queue)
 
-    def pick(self, method: str, path: str, is_list: bool) -> Fault | None:
+    def pick(self, method: str, path: str, target: FaultTarget) -> Fault | None:
         """The fault for this request, if any (consumes queued faults)."""
         chosen: Fault | None = None
         for item in list(self._queue):
-            if not item.matches(method, path, is_list):
+            if not item.matches(method, path, target):
                 continue
             if item.skip > 0:
                 item.skip -= 1
@@ -142,7 +161,7 @@ class FaultPlan:
         if self._random is not None:
             hit = self._random.random() < self._random_rate
             kind = self._random.choice(self._random_kinds)
-            if chosen is None and hit and (is_list or kind not in LIST_ONLY_KINDS):
+            if chosen is None and hit and target.admits(kind):
                 chosen = Fault(kind, self._random_seconds)
         return chosen
 

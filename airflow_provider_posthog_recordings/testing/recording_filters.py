@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .recordings import numeric_value
+from .recording_records import numeric_value
 from .responses import validation_error
 from .timeutil import parse_date_param
 
@@ -80,22 +80,34 @@ def _number(value: Any, attr: str) -> float:
         raise validation_error(f"Filter value {value!r} is not a number", attr) from exc
 
 
-def _recording_property(item: dict[str, Any], now: datetime) -> Predicate:
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _ongoing_predicate(item: dict[str, Any], attr: str) -> Predicate:
+    operator = item.get("operator") or "exact"
+    if operator not in ("exact", "is_not"):
+        raise validation_error(f"The emulator does not support {operator!r} on ongoing", attr)
+    raw = item.get("value")
+    wanted = _truthy(raw[0] if isinstance(raw, list) and raw else raw) == (operator == "exact")
+    return lambda record: bool(record.get("ongoing")) == wanted
+
+
+def _recording_metric(item: dict[str, Any], now: datetime, attr: str) -> Predicate:
+    """A filter on a recording's own metric (``having_predicates``)."""
     key = item.get("key")
+    if key == "ongoing":
+        return _ongoing_predicate(item, attr)
     if key not in PROPERTY_KEYS:
-        raise validation_error(
-            f"The emulator does not support recording filters on {key!r}", "properties"
-        )
+        raise validation_error(f"The emulator does not support recording filters on {key!r}", attr)
     operator = item.get("operator") or "exact"
     compare = _COMPARE.get(operator)
     if compare is None:
-        raise validation_error(
-            f"The emulator does not support the operator {operator!r}", "properties"
-        )
+        raise validation_error(f"The emulator does not support the operator {operator!r}", attr)
     raw = item.get("value")
-    values = [_number(v, "properties") for v in (raw if isinstance(raw, list) else [raw])]
+    values = [_number(v, attr) for v in (raw if isinstance(raw, list) else [raw])]
     if not values:
-        raise validation_error("A recording filter needs a value", "properties")
+        raise validation_error("A recording filter needs a value", attr)
 
     def matches(record: Record) -> bool:
         actual = numeric_value(record, key, now)
@@ -110,23 +122,38 @@ def _recording_property(item: dict[str, Any], now: datetime) -> Predicate:
     return matches
 
 
-def _property_filters(params: dict[str, str], now: datetime) -> list[Predicate]:
-    items = _json_param(params, "properties")
+def _filter_items(params: dict[str, str], name: str) -> list[dict[str, Any]]:
+    items = _json_param(params, name)
     if items is None:
         return []
-    if not isinstance(items, list):
-        raise validation_error("properties must be a JSON array", "properties")
-    predicates = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise validation_error("Each property filter must be an object", "properties")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise validation_error(f"{name} must be a JSON array of objects", name)
+    return items
+
+
+def _property_filters(params: dict[str, str]) -> list[Predicate]:
+    """``properties``: PostHog applies them to events. A recording metric put here (type
+    ``recording``) then matches no recording; other types are not emulated (400)."""
+    predicates: list[Predicate] = []
+    for item in _filter_items(params, "properties"):
         if item.get("type") != "recording":
             raise validation_error(
                 f"The emulator does not support property filters of type {item.get('type')!r}"
-                " (only type 'recording' on numeric recording fields)",
+                " (recording metrics belong in having_predicates)",
                 "properties",
             )
-        predicates.append(_recording_property(item, now))
+        predicates.append(lambda record: False)
+    return predicates
+
+
+def _having_predicates(params: dict[str, str], now: datetime) -> list[Predicate]:
+    """``having_predicates``: filters on the recording's own metrics (type ``recording``)."""
+    attr = "having_predicates"
+    predicates = []
+    for item in _filter_items(params, attr):
+        if item.get("type", "recording") != "recording":
+            raise validation_error("having_predicates only take type 'recording'", attr)
+        predicates.append(_recording_metric(item, now, attr))
     return predicates
 
 
@@ -177,7 +204,9 @@ def _combined_filter(params: dict[str, str], now: datetime) -> Predicate:
     operand = (params.get("operand") or "AND").upper()
     if operand not in ("AND", "OR"):
         raise validation_error("operand must be AND or OR", "operand")
-    predicates = _property_filters(params, now) + _console_filters(params)
+    predicates = (
+        _property_filters(params) + _having_predicates(params, now) + _console_filters(params)
+    )
     _no_events(params)
     if not predicates:
         return lambda record: True
@@ -186,16 +215,17 @@ def _combined_filter(params: dict[str, str], now: datetime) -> Predicate:
     return lambda record: any(predicate(record) for predicate in predicates)
 
 
-def _window(params: dict[str, str], now: datetime) -> Predicate:
-    date_from = parse_date_param(params.get("date_from") or DEFAULT_DATE_FROM, now, "date_from")
+def _window(params: dict[str, str], now: datetime, tz: str) -> Predicate:
+    date_from_text = params.get("date_from") or DEFAULT_DATE_FROM
+    date_from = parse_date_param(date_from_text, now, "date_from", tz=tz)
     date_to_text = params.get("date_to")
-    date_to = parse_date_param(date_to_text, now, "date_to", end=True) if date_to_text else None
+    date_to = parse_date_param(date_to_text, now, "date_to", tz=tz) if date_to_text else None
 
     def inside(record: Record) -> bool:
         start = record.get("start_time")
         if start is None or start < date_from:
             return False
-        return date_to is None or start <= date_to
+        return date_to is None or start < date_to
 
     return inside
 
@@ -219,21 +249,24 @@ def build_filter(
     now: datetime,
     is_viewed: ViewedCheck,
     ignore_window: bool = False,
+    tz: str = "UTC",
 ) -> tuple[Predicate, set[str] | None]:
     """The predicate of every filter in ``params``, and the explicit ``session_ids`` if any.
 
-    With explicit ``session_ids`` (or ``ignore_window``) the date window does not apply.
+    With explicit ``session_ids`` (or ``ignore_window``) the date window does not apply;
+    dates without an offset are read in the project's time zone ``tz``. ``person_uuid``
+    is ignored when ``distinct_ids`` is given (as PostHog does).
     """
     session_ids = _string_list(params, "session_ids")
     distinct_ids = _string_list(params, "distinct_ids")
     person_uuid = params.get("person_uuid") or None
     checks: list[Predicate] = [_combined_filter(params, now), _viewed_filter(params, is_viewed)]
     if session_ids is None and not ignore_window:
-        checks.append(_window(params, now))
+        checks.append(_window(params, now, tz))
     if distinct_ids is not None:
         wanted_distinct = set(distinct_ids)
         checks.append(lambda record: record.get("distinct_id") in wanted_distinct)
-    if person_uuid is not None:
+    elif person_uuid is not None:
         checks.append(lambda record: (record.get("person") or {}).get("uuid") == person_uuid)
 
     def matches(record: Record) -> bool:

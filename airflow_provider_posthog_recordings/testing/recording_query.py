@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from .recording_filters import Predicate, Record, ViewedCheck, build_filter
-from .recordings import numeric_value
+from .recording_records import numeric_value
 from .responses import validation_error
 
 DEFAULT_LIMIT = 50
@@ -188,24 +188,30 @@ def query_page(
     index: SortedIndex,
     version: int,
     only_ids: Collection[str] | None = None,
+    tz: str = "UTC",
+    paginate: bool = True,
 ) -> Page:
     """The page of ``records`` that the filter, order and pagination params ask for.
 
     ``only_ids`` restricts the list to those ids and ignores the date window
-    (the items of a playlist).
+    (the items of a playlist). Without ``paginate`` every match is answered at once
+    (``has_next`` then says whether there were more than the ``limit`` sent).
     """
     matches, session_ids = build_filter(
-        params, now=now, is_viewed=is_viewed, ignore_window=only_ids is not None
+        params, now=now, is_viewed=is_viewed, ignore_window=only_ids is not None, tz=tz
     )
     order, descending = _order(params)
     limit = _int_param(params, "limit", DEFAULT_LIMIT, 1)
+    key = _sort_key(order, now)
+    wanted = _wanted_ids(session_ids, only_ids)
+    if not paginate:
+        found = [records[i] for i in sorted(wanted or ()) if i in records and matches(records[i])]
+        return _unpaginated(found, key, descending, limit, order)
     offset_mode = offset_only or params.get("offset") is not None
     offset = _int_param(params, "offset", 0, 0) if offset_mode else 0
     cursor = None
     if not offset_mode and params.get("after"):
         cursor = decode_cursor(params["after"], order)
-    key = _sort_key(order, now)
-    wanted = _wanted_ids(session_ids, only_ids)
     if wanted is None:
         entries, keys = index.get(records, version, order, key)
     else:
@@ -218,6 +224,20 @@ def query_page(
     if has_next and not offset_mode:
         next_cursor = encode_cursor(order, page[-1][0])
     return Page([entry[1] for entry in page], has_next, next_cursor)
+
+
+def _unpaginated(
+    found: list[Record],
+    key: Callable[[Record], SortKey],
+    descending: bool,
+    limit: int,
+    order: str,
+) -> Page:
+    """All of ``found`` in one page; past ``limit`` a cursor (which leads to the same page)."""
+    found.sort(key=key, reverse=descending)
+    has_next = len(found) > limit
+    cursor = encode_cursor(order, key(found[limit - 1])) if has_next else None
+    return Page(found, has_next, cursor)
 
 
 def _wanted_ids(session_ids: set[str] | None, only_ids: Collection[str] | None) -> set[str] | None:

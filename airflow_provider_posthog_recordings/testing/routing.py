@@ -19,7 +19,8 @@ class Route:
 
     ``resource`` is the scope resource (``<resource>:read`` for GET, ``:write``
     otherwise); ``is_list`` marks recordings-shaped lists; ``list_limited`` the
-    recordings list, which also has its own rate limit.
+    recordings list, which also has its own budgets; ``budgeted`` the routes that
+    count against the recordings/playlists budgets (not sharing).
     """
 
     name: str
@@ -30,6 +31,7 @@ class Route:
     is_list: bool = False
     is_bulk: bool = False
     list_limited: bool = False
+    budgeted: bool = True
 
     def scope_for(self, method: str) -> str:
         """The scope a request with ``method`` needs."""
@@ -55,9 +57,11 @@ def _recordings(project: str, parts: list[str]) -> Route | None:
         )
     sharing = "sharing_configuration"
     if parts[1:] == ["sharing"]:
-        return Route("sharing.one", project, _methods("GET", "PATCH"), sharing, params)
+        return Route(
+            "sharing.one", project, _methods("GET", "PATCH"), sharing, params, budgeted=False
+        )
     if parts[1:] == ["sharing", "refresh"]:
-        return Route("sharing.refresh", project, _methods("POST"), sharing, params)
+        return Route("sharing.refresh", project, _methods("POST"), sharing, params, budgeted=False)
     return None
 
 

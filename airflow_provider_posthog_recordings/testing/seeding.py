@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .recordings import make_person, session_id_from_bits
+from .recording_records import make_person, session_id_from_bits
 from .state import RETENTION_PERIOD_DAYS
 
 START_URLS = (

@@ -25,6 +25,15 @@ ALL_SCOPES = frozenset(
 
 RETENTION_PERIOD_DAYS = 90
 BULK_MODES = ("allow", "refuse", "missing")
+BULK_ROUTES = frozenset(
+    {
+        "recordings.bulk_delete",
+        "recordings.bulk_viewed",
+        "recordings.bulk_not_viewed",
+        "playlists.bulk_add",
+        "playlists.bulk_delete",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -32,14 +41,28 @@ class EmulatorConfig:
     """How the emulated server behaves (which PostHog version it pretends to be)."""
 
     project_id: int = 1
+    profile: str = "cloud"
+    refused_to_keys: frozenset[str] = frozenset()
     offset_only: bool = False
-    bulk_mode: str = "allow"
+    bulk_mode: str | None = None
     bulk_delete_cap: int = 100
     bulk_playlist_cap: int = 20
     bulk_viewed_cap: int = 20
     legacy_bulk_response: bool = False
     delete_missing_status: int = 204
     synthetic_playlists: bool = False
+    paginated_playlist_items: bool = False
+    playlist_items_max_rows: int | None = None
+    project_timezone: str = "UTC"
+
+    def refuses_key(self, route_name: str) -> bool:
+        """Whether a personal API key is refused ``route_name`` whatever its scopes.
+
+        ``bulk_mode`` "allow"/"refuse", when set, decides for every bulk endpoint.
+        """
+        if self.bulk_mode is not None and route_name in BULK_ROUTES:
+            return self.bulk_mode == "refuse"
+        return route_name in self.refused_to_keys
 
 
 @dataclass
@@ -94,6 +117,7 @@ class SharingConfig:
     created_at: datetime
     settings: dict[str, Any] = field(default_factory=dict)
     password_required: bool = False
+    previous_tokens: dict[str, datetime] = field(default_factory=dict)  # token -> valid until
 
 
 @dataclass

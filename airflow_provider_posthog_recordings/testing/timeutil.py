@@ -5,14 +5,17 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from .responses import validation_error
 
 UTC = timezone.utc
 
 # PostHog's units: h hours, d days, w weeks, m MONTHS, M minutes, s seconds,
-# q quarters (13 weeks), y years; optional Start/End truncation.
-_RELATIVE = re.compile(r"^-?(?P<number>\d+)?(?P<kind>[hdwmMsqy])(?P<position>Start|End)?$")
+# q quarters (13 weeks), y years; optional Start/End truncation. PostHog's pattern
+# admits any letter: an unknown one (``-24H``, ``-7D``) silently means "now".
+_RELATIVE = re.compile(r"^-?(?P<number>\d+)?(?P<kind>[A-Za-z])(?P<position>Start|End)?$")
+_UNITS = "hdwmMsqy"
 
 
 def to_iso(value: datetime | None) -> str | None:
@@ -29,8 +32,12 @@ def ensure_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def parse_iso(text: str) -> datetime:
-    """Parse an ISO date or datetime (``Z`` accepted, naive means UTC). ValueError if bad."""
+def parse_iso(text: str, tz: str = "UTC") -> datetime:
+    """Parse an ISO date or datetime (``Z`` accepted). ValueError if bad.
+
+    A value without an offset is read in the time zone ``tz`` (an IANA name), as
+    PostHog reads it in the project's time zone; the result is in UTC.
+    """
     text = text.strip()
     if not text:
         raise ValueError("empty datetime")
@@ -40,8 +47,12 @@ def parse_iso(text: str) -> datetime:
         text = text.replace(" ", "T", 1)
     if len(text) == 10:
         parsed_date = date.fromisoformat(text)
-        return datetime(parsed_date.year, parsed_date.month, parsed_date.day, tzinfo=UTC)
-    return ensure_utc(datetime.fromisoformat(text))
+        midnight = datetime(parsed_date.year, parsed_date.month, parsed_date.day)
+        return midnight.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz))
+    return parsed.astimezone(UTC)
 
 
 def coerce_datetime(value: datetime | str | None) -> datetime | None:
@@ -62,6 +73,8 @@ def add_months(value: datetime, months: int) -> datetime:
 def _relative(match: re.Match[str], now: datetime) -> datetime:
     number = int(match.group("number") or 0)
     kind = match.group("kind")
+    if kind not in _UNITS:
+        return now
     position = match.group("position")
     # PostHog subtracts whether or not the leading minus is written.
     if kind in "hdwMsq":
@@ -105,12 +118,13 @@ def _truncate(value: datetime, kind: str, position: str | None) -> datetime:
     return value
 
 
-def parse_date_param(text: str, now: datetime, attr: str, *, end: bool = False) -> datetime:
+def parse_date_param(text: str, now: datetime, attr: str, *, tz: str = "UTC") -> datetime:
     """A ``date_from``/``date_to`` value: ``all``, relative (``-3d``, ``-24h``, ``-30M``) or ISO.
 
-    Units are PostHog's: ``m`` is months and ``M`` minutes. With ``end`` (for
-    ``date_to``) a bare date means the end of that day. Raises a 400
-    :class:`ApiError` naming ``attr`` when the value cannot be read.
+    Units are PostHog's: ``m`` is months and ``M`` minutes; another letter means now.
+    An ISO value without an offset is read in the project's time zone ``tz``; a bare
+    date is 00:00 of that day (also for ``date_to``, which then excludes the day).
+    Raises a 400 :class:`ApiError` naming ``attr`` when the value cannot be read.
     """
     value = text.strip()
     if value == "all":
@@ -119,9 +133,6 @@ def parse_date_param(text: str, now: datetime, attr: str, *, end: bool = False) 
     if match is not None:
         return _relative(match, now)
     try:
-        parsed = parse_iso(value)
+        return parse_iso(value, tz)
     except ValueError as exc:
         raise validation_error(f"Invalid date: {text!r}", attr) from exc
-    if end and len(value) == 10:
-        parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return parsed

@@ -149,7 +149,7 @@ def test_curation_dag_fills_both_playlists_with_exactly_the_matching_recordings(
     dagbag: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    with PostHogEmulator(clock=lambda: now) as emulator:
+    with PostHogEmulator(profile="permissive", rate_limits=False, clock=lambda: now) as emulator:
         give_to_airflow(emulator, monkeypatch)
         ids = emulator.seed_recordings(400, days=30, seed=5, ongoing=3, error_fraction=0.25)
         recordings = _recordings(emulator, ids)

@@ -182,7 +182,8 @@ def test_explicit_windows(emulator: PostHogEmulator, api: Api) -> None:
     assert set(api.list_all(date_from=aware, date_to=zulu)) == {ids[5], ids[20]}
     assert len(api.list_all(date_from="all")) == 4
     day = (NOW - timedelta(days=5)).date().isoformat()
-    assert set(api.list_all(date_from="-30d", date_to=day)) == {ids[5], ids[20]}  # whole day
+    # A bare date_to is 00:00 of that day: the day itself is excluded.
+    assert set(api.list_all(date_from="-30d", date_to=day)) == {ids[20]}
     bad = api.get("session_recordings/", date_from="yesterday-ish")
     assert bad.status_code == 400 and bad.json()["attr"] == "date_from"
 
@@ -259,20 +260,29 @@ def test_filters(emulator: PostHogEmulator, api: Api) -> None:
     person = _recording(emulator, a)["person"]["uuid"]
     assert set(api.list_all(person_uuid=person, date_from="-60d")) == {a, old}
     assert set(api.list_all(session_ids=json.dumps([a, old]))) == {a, old}
+    # distinct_ids given: person_uuid is ignored, not combined.
+    both = {"distinct_ids": '["bob"]', "person_uuid": person, "date_from": "-60d"}
+    assert set(api.list_all(**both)) == {b}
     long_ones = json.dumps(
         [{"type": "recording", "key": "duration", "operator": "gt", "value": 60}]
     )
-    assert set(api.list_all(properties=long_ones)) == {b, c}
+    assert set(api.list_all(having_predicates=long_ones)) == {b, c}
+    # A recording metric in properties is applied to events by PostHog: it matches nothing.
+    assert api.list_all(properties=long_ones) == []
     errors = json.dumps(
         [{"type": "recording", "key": "console_error_count", "operator": "gte", "value": 1}]
     )
-    assert set(api.list_all(properties=errors)) == {b}
+    assert set(api.list_all(having_predicates=errors)) == {b}
+    exact = json.dumps([{"type": "recording", "key": "duration", "operator": "exact", "value": 90}])
+    assert set(api.list_all(having_predicates=exact)) == {c}
+    ongoing = json.dumps([{"type": "recording", "key": "ongoing", "operator": "exact", "value": 1}])
+    assert api.list_all(having_predicates=ongoing) == []
     level = [{"key": "level", "type": "log_entry", "operator": "exact", "value": ["error"]}]
     assert set(api.list_all(console_log_filters=json.dumps(level))) == {b}
     level[0]["value"] = ["warn"]
     assert set(api.list_all(console_log_filters=json.dumps(level))) == {c}
     short = [{"type": "recording", "key": "recording_duration", "operator": "lt", "value": 60}]
-    either = {"properties": json.dumps(short), "console_log_filters": json.dumps(level)}
+    either = {"having_predicates": json.dumps(short), "console_log_filters": json.dumps(level)}
     assert set(api.list_all(operand="OR", **either)) == {a, c}
     assert api.list_all(operand="AND", **either) == []
     person_filter = [{"type": "person", "key": "email", "operator": "exact", "value": "x"}]
@@ -360,14 +370,22 @@ def test_out_of_band_delete(emulator: PostHogEmulator, api: Api) -> None:
 # --------------------------------------------------------------------------- bulk
 
 
-def test_bulk_delete(emulator: PostHogEmulator, api: Api) -> None:
+@pytest.fixture
+def bulk_emulator() -> Iterator[PostHogEmulator]:
+    with PostHogEmulator(profile="cloud_bulk_delete", clock=lambda: NOW) as emu:
+        yield emu
+
+
+def test_bulk_delete(bulk_emulator: PostHogEmulator) -> None:
+    emulator, api = bulk_emulator, Api(bulk_emulator, bulk_emulator.api_key)
     ids = emulator.seed_recordings(150, days=2, end=NOW)
     body = api.post("session_recordings/bulk_delete/", {"session_recording_ids": ids[:3] + ["x"]})
+    # An unknown id is skipped silently: only in total_requested.
     assert body.json() == {
         "success": True,
         "deleted_count": 3,
         "total_requested": 4,
-        "failed_ids": ["x"],
+        "failed_ids": [],
     }
     too_many = api.post("session_recordings/bulk_delete/", {"session_recording_ids": ids[3:104]})
     assert too_many.status_code == 400 and too_many.json()["type"] == "validation_error"
@@ -381,7 +399,7 @@ def test_bulk_delete(emulator: PostHogEmulator, api: Api) -> None:
 
 
 def test_bulk_delete_of_older_servers() -> None:
-    with PostHogEmulator(bulk_delete_cap=20, legacy_bulk_response=True) as emulator:
+    with PostHogEmulator(profile="self_hosted_legacy") as emulator:
         ids = emulator.seed_recordings(30)
         api = Api(emulator, emulator.api_key)
         over = api.post("session_recordings/bulk_delete/", {"session_recording_ids": ids[:21]})
@@ -390,7 +408,9 @@ def test_bulk_delete_of_older_servers() -> None:
         assert body.json() == {"success": True, "deleted_count": 20, "total_requested": 20}
 
 
-def test_bulk_viewed_and_not_viewed(emulator: PostHogEmulator, api: Api) -> None:
+def test_bulk_viewed_and_not_viewed() -> None:
+    emulator = PostHogEmulator(profile="permissive", clock=lambda: NOW).start()
+    api = Api(emulator, emulator.api_key)
     ids = emulator.seed_recordings(25, days=2, end=NOW)
     viewed = api.post("session_recordings/bulk_viewed/", {"session_recording_ids": ids[:20]})
     assert viewed.json() == {"success": True, "viewed_count": 20, "total_requested": 20}
@@ -401,6 +421,7 @@ def test_bulk_viewed_and_not_viewed(emulator: PostHogEmulator, api: Api) -> None
     not_viewed = api.post("session_recordings/bulk_not_viewed/", body)
     assert not_viewed.json() == {"success": True, "not_viewed_count": 5, "total_requested": 6}
     assert emulator.viewed_ids() == set(ids[5:20])
+    emulator.stop()
 
 
 @pytest.mark.parametrize(("mode", "status"), [("refuse", 403), ("missing", 404)])
@@ -450,7 +471,8 @@ def test_sharing_lifecycle(emulator: PostHogEmulator, api: Api) -> None:
     revoked = api.patch(path, {"enabled": False}).json()
     assert revoked["enabled"] is False and emulator.sharing_enabled_ids() == set()
     assert api.patch(path, {"enabled": "yes"}).status_code == 400
-    assert api.get("session_recordings/missing/sharing/").status_code == 404
+    # The sharing endpoints do not check that the recording exists.
+    assert api.get("session_recordings/missing/sharing/").status_code == 200
     other = _at(emulator, 1)
     emulator.set_sharing(other, True)
     assert api.get(f"session_recordings/{other}/sharing/").json()["enabled"] is True

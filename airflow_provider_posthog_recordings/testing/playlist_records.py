@@ -197,13 +197,11 @@ def serialize_playlist(
             "increased": None,
             "last_refreshed_at": None,
         },
-        "collection": {"count": len(existing), "watched_count": watched},
+        "collection": {"count": len(existing), "watched_count": watched, "has_more": False},
     }
     return out
 
 
 def synthetic_forbidden() -> ApiError:
-    """403 for a change to a system playlist."""
-    return ApiError(
-        403, "authentication_error", "permission_denied", "Synthetic playlists cannot be modified."
-    )
+    """400 for a change to a system playlist (as PostHog answers it)."""
+    return validation_error("Cannot update synthetic playlists")

@@ -1,0 +1,104 @@
+"""The emulated server's per-key request budgets (sliding windows, like DRF's throttles)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MINUTE = 60.0
+HOUR = 3600.0
+
+
+class KeyThrottle:
+    """At most ``limit`` requests per key in any ``window`` seconds.
+
+    Like DRF's throttles, only allowed requests are remembered: a throttled
+    request does not push the next free slot further away.
+    """
+
+    def __init__(
+        self, limit: int, window: float = 60.0, time_fn: Callable[[], float] = time.monotonic
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        self.limit = limit
+        self.window = window
+        self._time = time_fn
+        self._history: dict[str, deque[float]] = {}
+
+    def wait_needed(self, key: str) -> int:
+        """Whole seconds (>= 1) until ``key`` may send again, or 0 when it may now."""
+        now = self._time()
+        history = self._history.setdefault(key, deque())
+        while history and history[0] <= now - self.window:
+            history.popleft()
+        if len(history) < self.limit:
+            return 0
+        return max(1, math.ceil(history[0] + self.window - now))
+
+    def record(self, key: str) -> None:
+        """Remember an allowed request of ``key``."""
+        self._history.setdefault(key, deque()).append(self._time())
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One named request budget of a key: ``minute``, ``hour``, ``list_minute``, ``list_hour``.
+
+    ``list_only`` budgets count only the recordings list.
+    """
+
+    name: str
+    throttle: KeyThrottle
+    list_only: bool = False
+
+
+class KeyBudgets:
+    """Every budget of the emulated server, checked together (not thread-safe on its own).
+
+    A request is refused when any budget that applies to it is spent; only allowed
+    requests are counted. ``throttles`` counts refusals by the budget that decided the wait.
+    """
+
+    def __init__(self, budgets: list[Budget]) -> None:
+        self.budgets = budgets
+        self.throttles: Counter[str] = Counter()
+
+    def wait_needed(self, key: str, *, is_list: bool) -> int:
+        """0 and the request counted, or the whole seconds to wait (the refusal counted)."""
+        active = [b for b in self.budgets if is_list or not b.list_only]
+        waits = [(b.throttle.wait_needed(key), b.name) for b in active]
+        wait, name = max(waits, default=(0, ""))
+        if wait:
+            self.throttles[name] += 1
+            return wait
+        for budget in active:
+            budget.throttle.record(key)
+        return 0
+
+
+def build_budgets(
+    *,
+    per_minute: int | None,
+    per_hour: int | None,
+    list_per_minute: int | None,
+    list_per_hour: int | None,
+    time_fn: Callable[[], float],
+) -> KeyBudgets:
+    """The budgets whose limit is set (None or 0 means no such budget)."""
+    specs = [
+        ("minute", per_minute, MINUTE, False),
+        ("hour", per_hour, HOUR, False),
+        ("list_minute", list_per_minute, MINUTE, True),
+        ("list_hour", list_per_hour, HOUR, True),
+    ]
+    return KeyBudgets(
+        [
+            Budget(name, KeyThrottle(limit, window, time_fn), list_only)
+            for name, limit, window, list_only in specs
+            if limit
+        ]
+    )
