@@ -184,18 +184,18 @@ class PlaylistsAPI:
     def can_change_playlist_items(self) -> bool:
         """Whether this key may add and remove a collection's items, learnt without a change.
 
-        PostHog checks the permission before it looks the playlist up: a bulk add to a
-        playlist that does not exist answers 403 when keys are refused, 404 when allowed.
+        PostHog checks the permission before it looks the playlist up: adding a recording to
+        a playlist that does not exist answers 403 when keys are refused, 404 when allowed.
+        (The single add is asked, not ``bulk_add``: a server may lack or refuse bulk actions
+        and still take items one at a time.)
 
         Raises:
             PostHogAuthError: a 403 for another reason (a missing scope).
         """
-        path = f"session_recording_playlists/{PERMISSION_PROBE_ID}/recordings/bulk_add/"
+        probe = PERMISSION_PROBE_ID
+        path = f"session_recording_playlists/{probe}/recordings/{probe}/"
         answer = self.transport.send(
-            "POST",
-            path,
-            json_body={"session_recording_ids": [PERMISSION_PROBE_ID]},
-            rules=self.transport.rules(accept={403, 404, 405}),
+            "POST", path, rules=self.transport.rules(accept={403, 404, 405})
         )
         if answer.status == 403:
             detail = answer.body.get("detail") if isinstance(answer.body, dict) else None

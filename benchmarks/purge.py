@@ -21,9 +21,11 @@ import tracemalloc
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from airflow_provider_posthog_recordings.client import BULK_DELETE_CAP, PostHogClient
+from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
+from airflow_provider_posthog_recordings.recording_deletion import BULK_DELETE_CAP
+from airflow_provider_posthog_recordings.recordings_api import EXISTENCE_BATCH
 from benchmarks.naive import naive_purge
 from benchmarks.server import EmulatorProcess, ServerConfig
 
@@ -61,10 +63,13 @@ class Row:
 
 
 def bound_requests(n: int, bulk_allowed: bool) -> int:
-    """Fewest requests: list pages at the largest page, deletes at the bulk cap, and one to
-    read the playlists that protect recordings (the job must know them)."""
+    """Fewest requests: list pages at the largest page, deletes at the bulk cap, one to read
+    the playlists that protect recordings (the job must know them), and one existence check
+    per 500 ids (PostHog answers 204 to a DELETE of anything, and bulk_delete skips silently:
+    exact accounting needs to know what existed just before)."""
     per_delete = BULK_DELETE_CAP if bulk_allowed else 1
-    return max(1, math.ceil(n / PAGE_SIZE)) + math.ceil(n / per_delete) + 1
+    listing = max(1, math.ceil(n / PAGE_SIZE))
+    return listing + math.ceil(n / EXISTENCE_BATCH) + math.ceil(n / per_delete) + 1
 
 
 def bound_seconds(requests: int, latency: float, per_minute: int | None) -> float:
@@ -94,7 +99,7 @@ def _purge_once(config: ServerConfig, trace_memory: bool) -> tuple[float, int, d
         if trace_memory:
             tracemalloc.start()
         started = time.perf_counter()
-        purge.run(client, settings).manifest
+        purge.run(client, settings)
         seconds = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
         tracemalloc.stop()

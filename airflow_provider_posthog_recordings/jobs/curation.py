@@ -258,7 +258,8 @@ def _curate_saved_search(
     filters = saved_search_filters(query)
     playlist, created = find_or_create_playlist(client, settings, filters)
     changes = {} if created else _changes(playlist, settings)
-    if not created and playlist.filters != filters:
+    current = playlist.filters or {}
+    if not created and any(current.get(key) != value for key, value in filters.items()):
         changes["filters"] = filters
     if changes:
         playlist = client.update_playlist(playlist.short_id, **changes)

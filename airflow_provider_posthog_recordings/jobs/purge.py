@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import IO, Any
 
+from airflow_provider_posthog_recordings.arguments import as_int
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.errors import PostHogBudgetWait, PostHogConfigError
 from airflow_provider_posthog_recordings.jobs.deletion import (
@@ -226,6 +227,20 @@ class PurgeSettings:
         }
 
 
+def check_settings(settings: PurgeSettings, cutoff: datetime) -> None:
+    """Refuse bad settings before any request is sent (numbers given as text are converted).
+
+    Raises:
+        PostHogConfigError: naming the setting.
+    """
+    for name in ("max_deletions", "max_deletions_per_run"):
+        value = getattr(settings, name)
+        if value is not None:
+            setattr(settings, name, as_int(value, name))
+    settings.manifest_ids = as_int(settings.manifest_ids, "manifest_ids")
+    purge_query(settings, cutoff)
+
+
 # ---------------------------------------------------------------- protection
 
 
@@ -268,7 +283,8 @@ def load_protection(
     found: set[str] = set()
     protection = Protection()
     protected: set[str] = set()
-    for playlist in client.iter_playlists():
+    # System playlists too: "Shared recordings" can be protected by name.
+    for playlist in client.iter_playlists(include_synthetic=True):
         named = wanted & {playlist.name or "", playlist.derived_name or "", playlist.short_id}
         if playlist.deleted or not (named or (keep_pinned and playlist.pinned)):
             continue
@@ -464,6 +480,7 @@ def run(
             than ``max_deletions`` (in which case nothing was deleted).
     """
     cutoff = compute_cutoff(settings.reference, settings.older_than_days)
+    check_settings(settings, cutoff)
     state = dict(state or {})
     leg = int(state.get("leg", 0)) + 1
     requests = int(state.get("requests", 0))

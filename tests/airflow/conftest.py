@@ -36,3 +36,14 @@ def posthog_conn(posthog: PostHogEmulator, monkeypatch: Any, no_sleep: Any) -> P
     """The default emulator, reachable as the ``posthog_default`` connection."""
     monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(posthog))
     return posthog
+
+
+@pytest.fixture
+def cloud_conn(emulator_factory: Any, monkeypatch: Any, no_sleep: Any) -> PostHogEmulator:
+    """An emulator that behaves like PostHog Cloud for a personal API key (its default profile,
+    with PostHog's budgets), reachable as the ``posthog_default`` connection."""
+    server = emulator_factory(
+        profile="cloud", synthetic_playlists=True, playlist_items_paginated=False
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server))
+    return server

@@ -1,4 +1,8 @@
-"""Playlist curation against the emulator: one playlist, each matching recording once."""
+"""Playlist curation against the emulator: one playlist, each matching recording once.
+
+Collections need a server that lets the key change items (the ``permissive`` profile of the
+``posthog_conn`` fixture); the saved-search default is tested on the Cloud profile.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,12 @@ def _with_errors(emulator: Any) -> list[str]:
 
 
 def _op(**kwargs: Any) -> PostHogCuratePlaylistOperator:
-    settings: dict[str, Any] = {"task_id": "curate", "name": "Errors", "query": ERRORS}
+    settings: dict[str, Any] = {
+        "task_id": "curate",
+        "name": "Errors",
+        "query": ERRORS,
+        "playlist_type": "collection",
+    }
     settings.update(kwargs)
     return PostHogCuratePlaylistOperator(**settings)
 
@@ -93,7 +102,7 @@ def test_works_when_bulk_is_refused(emulator_factory: Any, monkeypatch: Any, no_
 
 def test_refuses_a_filters_playlist(posthog_conn: Any) -> None:
     posthog_conn.create_playlist("Errors", type="filters", filters={"date_from": "-7d"})
-    with pytest.raises(AirflowException, match="saved search"):
+    with pytest.raises(AirflowException, match="is a 'filters' playlist, not 'collection'"):
         _op().execute({})
 
 
@@ -114,3 +123,55 @@ def test_pins_the_playlist_when_asked(posthog_conn: Any) -> None:
     summary = _op(pinned=True, description="auto").execute({})
     [playlist] = [p for p in posthog_conn.playlists() if p["short_id"] == summary["short_id"]]
     assert playlist["pinned"] is True and playlist["description"] == "auto"
+
+
+# ------------------------------------------------------------------ PostHog Cloud, personal key
+
+
+def test_saved_search_is_the_default_and_works_with_a_personal_key(cloud_conn: Any) -> None:
+    op = PostHogCuratePlaylistOperator(
+        task_id="curate", name="Errors", query=ERRORS, pinned=True, description="auto"
+    )
+    first = op.execute({})
+    assert first["playlist_type"] == "filters" and first["created"] is True
+    [playlist] = [p for p in cloud_conn.playlists() if p["name"] == "Errors"]
+    assert playlist["type"] == "filters" and playlist["pinned"] is True
+    assert playlist["filters"]["date_from"] == "-7d"
+    assert playlist["filters"]["filter_group"]["values"][0]["values"] == [
+        {"type": "log_entry", "key": "level", "operator": "exact", "value": ["error"]}
+    ]
+    writes = [r for r in cloud_conn.requests if r.method in ("POST", "PATCH", "DELETE")]
+    assert all(r.status is not None and r.status < 300 for r in writes)
+
+    again = op.execute({})
+    assert again["created"] is False and again["updated"] is False
+    changed = PostHogCuratePlaylistOperator(
+        task_id="curate", name="Errors", query={**ERRORS, "date_from": "-14d"}, pinned=True
+    ).execute({})
+    assert changed["updated"] is True and changed["short_id"] == first["short_id"]
+    [playlist] = [p for p in cloud_conn.playlists() if p["name"] == "Errors"]
+    assert playlist["filters"]["date_from"] == "-14d"
+
+
+def test_collection_on_cloud_fails_before_changing_anything_and_names_filters(
+    cloud_conn: Any,
+) -> None:
+    cloud_conn.seed_recordings(20, days=6, seed=35, error_fraction=0.5)
+    with pytest.raises(AirflowException, match="playlist_type='filters'"):
+        _op().execute({})
+    assert [p for p in cloud_conn.playlists() if not p["short_id"].startswith("synthetic-")] == []
+    assert all(r.method in ("GET", "POST") for r in cloud_conn.requests)
+    assert [r.status for r in cloud_conn.requests if r.method == "POST"] == [403]
+
+
+def test_saved_search_refuses_what_it_cannot_express(cloud_conn: Any) -> None:
+    with pytest.raises(AirflowException, match="cannot filter by \\['distinct_ids'\\]"):
+        PostHogCuratePlaylistOperator(
+            task_id="curate", name="One person", query={"date_from": "-7d", "distinct_ids": ["a"]}
+        ).execute({})
+    assert cloud_conn.request_count == 0
+
+
+def test_the_extra_link_points_at_the_playlist() -> None:
+    link = PostHogCuratePlaylistOperator.operator_extra_links[0]
+    assert link.name == "PostHog playlist"

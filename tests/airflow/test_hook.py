@@ -65,7 +65,7 @@ def test_extras_tune_the_client(posthog: Any, monkeypatch: Any) -> None:
         connection_json(posthog, page_size="100", requests_per_minute=60, timeout=3),
     )
     client = PostHogHook().get_client()
-    assert client.page_size == 100 and client.timeout == 3.0
+    assert client.page_size == 100 and client.transport.timeout == 3.0
 
 
 def test_airflow2_form_field_names_are_read(posthog: Any, monkeypatch: Any) -> None:

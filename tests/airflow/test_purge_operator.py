@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.operators import (
     PostHogPurgeRecordingsOperator,
 )
@@ -50,7 +49,9 @@ def test_800_over_60_days_dry_run_then_real_run(posthog_conn: Any) -> None:
     assert manifest["listed"] == manifest["candidates"] + manifest["kept_total"]
     assert manifest["cutoff"] == cutoff.isoformat()
     list_calls = [r for r in posthog_conn.requests if r.path.endswith("/session_recordings/")]
-    assert list_calls and all("date_from" in r.query and "date_to" in r.query for r in list_calls)
+    listings = [r for r in list_calls if "session_ids" not in r.query]  # not existence checks
+    assert listings and all("date_from" in r.query and "date_to" in r.query for r in listings)
+    assert all("date_from" in r.query for r in list_calls)
 
 
 def test_rerun_is_idempotent(posthog_conn: Any) -> None:
@@ -142,14 +143,18 @@ def test_templated_arguments_are_validated_at_run_time(posthog_conn: Any) -> Non
         ({"older_than_days": 30, "query": {"nonsense": 1}}, "nonsense"),
     ],
 )
-def test_bad_input_fails_at_parse_time(kwargs: dict[str, Any], match: str) -> None:
-    with pytest.raises(PostHogConfigError, match=match):
-        PostHogPurgeRecordingsOperator(task_id="p", **kwargs)
+def test_bad_input_fails_before_any_request(
+    posthog_conn: Any, kwargs: dict[str, Any], match: str
+) -> None:
+    op = PostHogPurgeRecordingsOperator(task_id="p", **kwargs)  # __init__ only stores
+    with pytest.raises(AirflowException, match=match):
+        op.execute({})
+    assert posthog_conn.request_count == 0
 
 
 def test_template_fields_cover_the_policy() -> None:
     fields = set(PostHogPurgeRecordingsOperator.template_fields)
-    assert {"older_than_days", "is_dry_run", "max_deletions", "keep_playlists", "query"} <= fields
+    assert {"older_than_days", "dry_run", "max_deletions", "keep_playlists", "query"} <= fields
 
 
 def test_templated_query_is_validated_when_rendered(posthog_conn: Any) -> None:

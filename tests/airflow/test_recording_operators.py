@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
     PostHogListRecordingsOperator,
@@ -110,10 +109,13 @@ def test_delete_dry_run_and_cap(posthog_conn: Any) -> None:
     assert posthog_conn.recording_ids() == set(ids)
 
 
-def test_bad_arguments_fail_at_dag_parse_time() -> None:
-    with pytest.raises(PostHogConfigError):
-        PostHogDeleteRecordingsOperator(task_id="d")
-    with pytest.raises(PostHogConfigError):
-        PostHogDeleteRecordingsOperator(task_id="d", recording_ids=["a"], max_deletions=-1)
-    with pytest.raises(PostHogConfigError):
-        PostHogMarkRecordingsViewedOperator(task_id="v")
+def test_bad_arguments_fail_before_any_request(posthog_conn: Any) -> None:
+    for op in (
+        PostHogDeleteRecordingsOperator(task_id="d"),
+        PostHogDeleteRecordingsOperator(task_id="d", recording_ids=["a"], max_deletions=-1),
+        PostHogMarkRecordingsViewedOperator(task_id="v"),
+        PostHogListRecordingsOperator(task_id="l", query={"date_from": "-1d"}, batch_size=0),
+    ):
+        with pytest.raises(AirflowException):
+            op.execute({})
+    assert posthog_conn.request_count == 0

@@ -73,9 +73,8 @@ def test_query_parameters_are_sent_as_the_api_wants(posthog: Any, client: Any) -
     sent = posthog.requests[0].query
     assert sent["distinct_ids"] == '["user-1"]'
     assert sent["date_from"] == "2026-01-01T00:00:00+00:00"
-    assert (
-        sent["having_predicates"] == '[{"type":"recording","key":"duration","operator":"gt","value":60}]'
-    )
+    predicates = '[{"type":"recording","key":"duration","operator":"gt","value":60}]'
+    assert sent["having_predicates"] == predicates
     assert sent["filter_test_accounts"] == "true"
 
 

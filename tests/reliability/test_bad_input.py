@@ -10,17 +10,19 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
-from airflow_provider_posthog_recordings.jobs.curation import run as curate_playlist
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from airflow_provider_posthog_recordings.operators.playlist_operators import PostHogCuratePlaylistOperator
+from airflow_provider_posthog_recordings.jobs import purge
+from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
+from airflow_provider_posthog_recordings.jobs.curation import run as curate_playlist
+from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 from airflow_provider_posthog_recordings.operators import (
     PostHogListRecordingsOperator,
     PostHogPurgeRecordingsOperator,
 )
-from airflow_provider_posthog_recordings.jobs import purge
-from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
+from airflow_provider_posthog_recordings.operators.playlist_operators import (
+    PostHogCuratePlaylistOperator,
+)
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 CONTEXT = {"data_interval_end": NOW}
@@ -75,7 +77,7 @@ def test_bad_purge_settings_fail_before_any_request(
     settings: dict[str, Any] = {"older_than_days": 30, "reference": NOW, "max_deletions": None}
     settings.update(changes)
     with pytest.raises(PostHogConfigError, match=match):
-        purge.run(client_for(server), PurgeSettings(**settings)).manifest
+        purge.run(client_for(server), PurgeSettings(**settings))
     assert server.request_count == 0
 
 
@@ -89,11 +91,16 @@ def test_bad_purge_settings_fail_before_any_request(
         ({"older_than_days": 30, "query": {"nonsense": 1}}, "nonsense"),
     ],
 )
-def test_bad_purge_operator_arguments_fail_when_the_dag_is_parsed(
-    kwargs: dict[str, Any], match: str
+def test_bad_purge_operator_arguments_fail_at_run_time_before_any_request(
+    server: Any, monkeypatch: Any, no_sleep: Any, kwargs: dict[str, Any], match: str
 ) -> None:
-    with pytest.raises(PostHogConfigError, match=match):
-        PostHogPurgeRecordingsOperator(task_id="purge", **kwargs)
+    """Airflow's rule: __init__ only stores arguments (templates are rendered after it), so
+    bad values fail when the task runs, before any request."""
+    _set_connection(monkeypatch, server)
+    op = PostHogPurgeRecordingsOperator(task_id="purge", **kwargs)
+    with pytest.raises(AirflowException, match=match):
+        op.execute(CONTEXT)
+    assert server.request_count == 0
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,13 @@ from airflow.sdk.log import redact
 
 from airflow_provider_posthog_recordings.hooks import posthog as hook_module
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from airflow_provider_posthog_recordings.operators.playlist_operators import PostHogCuratePlaylistOperator
 from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
     PostHogListRecordingsOperator,
     PostHogPurgeRecordingsOperator,
+)
+from airflow_provider_posthog_recordings.operators.playlist_operators import (
+    PostHogCuratePlaylistOperator,
 )
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.reliability.schedules import ALL_KINDS, NOW, WATCHED_LOGGERS

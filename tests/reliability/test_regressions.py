@@ -7,9 +7,9 @@ from typing import Any
 
 import requests
 
-from airflow_provider_posthog_recordings.pagination import PageRequest, next_page
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
+from airflow_provider_posthog_recordings.pagination import PageRequest, next_page
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -71,9 +71,8 @@ def test_offset_listing_with_repeated_items_misses_no_candidate(
     old = _old(server, 30)
     server.inject("repeat_items", times=3, method="GET", path_contains="/session_recordings/")
     client = client_for(server, page_size=20)
-    manifest = run_purge(
-        client, PurgeSettings(older_than_days=30, reference=NOW, max_deletions=len(old))
-    )
+    settings = PurgeSettings(older_than_days=30, reference=NOW, max_deletions=len(old))
+    manifest = purge.run(client, settings).manifest
     assert server.faults_injected["repeat_items"] == 3
     assert manifest["candidates"] == len(old)
     assert server.deleted_ids == set(old)

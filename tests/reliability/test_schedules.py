@@ -63,7 +63,7 @@ def test_the_runner_sees_a_wrongful_deletion(mocker: Any) -> None:
     from airflow_provider_posthog_recordings.jobs.purge import Decision, RetentionPolicy
 
     mocker.patch.object(
-        RetentionPolicy, "decide", lambda self, rec, shared=None: Decision(rec.id, True)
+        RetentionPolicy, "decide", lambda self, rec, **kwargs: Decision(rec.id, True)
     )
     outcome = run_schedule(Schedule.from_seed(1001, recordings=CI_RECORDINGS))
     assert outcome.wrongful and not outcome.ok
@@ -73,33 +73,33 @@ def test_the_runner_sees_a_missed_deletion(mocker: Any) -> None:
     from airflow_provider_posthog_recordings.jobs.purge import Decision, RetentionPolicy
 
     mocker.patch.object(
-        RetentionPolicy, "decide", lambda self, rec, shared=None: Decision(rec.id, False)
+        RetentionPolicy, "decide", lambda self, rec, **kwargs: Decision(rec.id, False)
     )
     outcome = run_schedule(Schedule.from_seed(1002, recordings=CI_RECORDINGS))
     assert outcome.missed and not outcome.ok
 
 
 def test_the_runner_sees_a_leak_in_the_logs(mocker: Any) -> None:
-    from airflow_provider_posthog_recordings import purge
+    from airflow_provider_posthog_recordings.jobs import purge
 
-    real = purge.run_purge
+    real = purge.run
 
-    def leaky(client: Any, settings: Any) -> Any:
-        logging.getLogger("airflow_provider_posthog_recordings.purge").debug(
-            "using %s", client._api_key
+    def leaky(client: Any, settings: Any, state: Any = None) -> Any:
+        logging.getLogger("airflow_provider_posthog_recordings.jobs.purge").debug(
+            "using %s", client.transport._api_key
         )
-        return real(client, settings)
+        return real(client, settings, state)
 
-    mocker.patch("tests.reliability.schedules.run_purge", leaky)
+    mocker.patch("airflow_provider_posthog_recordings.jobs.purge.run", leaky)
     outcome = run_schedule(Schedule.from_seed(1003, recordings=CI_RECORDINGS))
     assert outcome.leaks and not outcome.ok
 
 
 def test_the_runner_sees_an_unclear_error(mocker: Any) -> None:
-    def bare(client: Any, settings: Any) -> Any:
+    def bare(client: Any, settings: Any, state: Any = None) -> Any:
         raise KeyError("results")
 
-    mocker.patch("tests.reliability.schedules.run_purge", bare)
+    mocker.patch("airflow_provider_posthog_recordings.jobs.purge.run", bare)
     outcome = run_schedule(Schedule.from_seed(1004, recordings=CI_RECORDINGS))
     assert outcome.unclear and not outcome.ok
 
