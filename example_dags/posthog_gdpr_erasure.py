@@ -16,7 +16,8 @@ itself (Persons > Delete person). Note that the `distinct_id` is stored in this 
 conf in Airflow's database.
 
 Connection: `posthog_default` (personal API key with `session_recording:write`, extra
-`project_id`).
+`project_id`). Like the retention DAG, the task runs in the pool `posthog_api` (one budget
+per key) and defers while the key's hourly budget refills.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ with DAG(
         posthog_conn_id="posthog_default",
         distinct_ids="{{ params.distinct_id }}",
         max_deletions="{{ params.max_deletions }}",
+        deferrable=True,
+        pool="posthog_api",
     )
 
     @task

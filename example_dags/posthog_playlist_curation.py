@@ -1,21 +1,18 @@
 """
 ### PostHog playlist curation
 
-Every day, keep two collection playlists in step with a search:
+Every day, keep two saved-search playlists in step with a search:
 
-* **Sessions with console errors**: the newest recordings of the last `lookback_days`
-  days whose console logged at least one error;
-* **Long sessions**: the newest recordings of the last `lookback_days` days longer than 5
-  minutes (`LONG_SESSION_SECONDS`).
+* **Sessions with console errors**: recordings of the last `lookback_days` days whose console
+  logged at least one error;
+* **Long sessions**: recordings of the last `lookback_days` days longer than 5 minutes
+  (`LONG_SESSION_SECONDS`, a filter on the recording's own duration: `having_predicates`).
 
-Each playlist is found by its exact name, or created the first time. Each run adds what
-newly matches and removes what no longer does (`remove_stale=True`), so each playlist
-holds at most `max_recordings` recordings of the last `lookback_days` days. Running twice
-changes nothing the second time.
-
-The playlists are not pinned: the retention policy DAG (`posthog_retention_policy`) only
-protects pinned playlists, so curated recordings still expire with everything else. Pin
-one in PostHog (or pass `pinned=True`) to keep its recordings.
+They are saved searches (`playlist_type="filters"`, the default): PostHog lets a personal API
+key create and update them, and its UI shows the live matches. Each playlist is found by its
+exact name, or created the first time; a run changes it only when the search changed.
+(A `collection` of hand-picked recordings needs a server that lets the key change a
+collection's items; PostHog Cloud does not.)
 
 Connection: `posthog_default` (personal API key with `session_recording:read` and
 `session_recording_playlist:write`, extra `project_id`).
@@ -47,9 +44,6 @@ with DAG(
     max_active_runs=1,
     params={
         "lookback_days": Param(7, type="integer", minimum=1, description="Window in days"),
-        "max_recordings": Param(
-            100, type="integer", minimum=0, description="Recordings per playlist at most"
-        ),
     },
     tags=["posthog", "playlists"],
 ) as dag:
@@ -62,8 +56,6 @@ with DAG(
             "date_from": "-{{ params.lookback_days }}d",
             "console_log_filters": CONSOLE_ERRORS,
         },
-        max_recordings="{{ params.max_recordings }}",
-        remove_stale=True,
     )
 
     PostHogCuratePlaylistOperator(
@@ -73,7 +65,7 @@ with DAG(
         description="Recordings longer than a few minutes (kept current by Airflow)",
         query={
             "date_from": "-{{ params.lookback_days }}d",
-            "properties": [
+            "having_predicates": [
                 {
                     "type": "recording",
                     "key": "duration",
@@ -82,6 +74,4 @@ with DAG(
                 }
             ],
         },
-        max_recordings="{{ params.max_recordings }}",
-        remove_stale=True,
     )

@@ -11,13 +11,32 @@ Every day, permanently delete the PostHog session recordings that started more t
 PostHog's own retention (30 days to 5 years, by plan) still applies: this is a stricter
 rule on top of it. Deletion is permanent (PostHog destroys the recording's key).
 
+**Living with PostHog's budget.** PostHog Cloud refuses bulk deletes to personal API keys,
+so each recording costs one request, and a key gets 240 requests a minute and 1,200 an
+hour. The DAG therefore deletes at most `max_deletions_per_run` recordings a run, oldest
+first; the rest is the manifest's `backlog`, which the next daily runs take (the cutoff is
+fixed by each run's data interval, and every run plans again from PostHog). The task is
+deferrable: while it waits for the hourly budget it gives its worker slot back.
+
+**One budget across workers.** The budget belongs to the key, not to a task: every task that
+uses the key runs in the pool `posthog_api` (create it with one slot: `airflow pools set
+posthog_api 1 "PostHog personal API key"`), so tasks on different workers never spend the
+key's budget together. With a pool of N slots, give each task's connection 1/N of the budget
+(extras `requests_per_minute` and `requests_per_hour`).
+
 **Params**
 
 | param | default | meaning |
 |---|---|---|
 | `older_than_days` | 30 | the retention period in days (at least 1) |
 | `dry_run` | `true` | only report what would be deleted |
-| `max_deletions` | 1000 | if more recordings would go, fail before deleting anything |
+| `max_deletions` | 100000 | typo guard: if more match, fail before deleting anything |
+| `max_deletions_per_run` | 1000 | per-run budget: the oldest this many go, the rest later |
+| `deletion_record_path` | `""` | folder for the record of deleted ids (empty: none) |
+
+`deletion_record_path` may be local or object storage (`s3://bucket/posthog-deletions`,
+through Airflow's `ObjectStoragePath`): every deleted id is written there as JSON lines
+with the run id, the cutoff, the policy and the time of its batch.
 
 The default is a dry run: check the `report` task's log, then trigger a real run with
 `{"dry_run": false}` (for example
@@ -58,10 +77,21 @@ with DAG(
         ),
         "dry_run": Param(True, type="boolean", description="Report only, delete nothing"),
         "max_deletions": Param(
+            100_000,
+            type="integer",
+            minimum=0,
+            description="Typo guard: fail before deleting anything when more recordings match",
+        ),
+        "max_deletions_per_run": Param(
             1000,
             type="integer",
             minimum=0,
-            description="Fail before deleting anything when more recordings would go",
+            description="Delete at most this many a run, oldest first; the rest is the backlog",
+        ),
+        "deletion_record_path": Param(
+            "",
+            type="string",
+            description="Folder for the durable record of deleted ids (empty: none)",
         ),
     },
     tags=["posthog", "retention"],
@@ -72,7 +102,11 @@ with DAG(
         older_than_days="{{ params.older_than_days }}",
         dry_run="{{ params.dry_run }}",
         max_deletions="{{ params.max_deletions }}",
+        max_deletions_per_run="{{ params.max_deletions_per_run }}",
+        deletion_record_path="{{ params.deletion_record_path or '' }}",
         keep_pinned=True,
+        deferrable=True,
+        pool="posthog_api",
     )
 
     @task
@@ -85,24 +119,28 @@ with DAG(
             "older_than_days": manifest.get("older_than_days"),
             "listed": manifest.get("listed", 0),
             "candidates": manifest.get("candidates", 0),
+            "planned": manifest.get("planned", 0),
+            "backlog": manifest.get("backlog", 0),
             "deleted": manifest.get("deleted", 0),
             "already_gone": manifest.get("already_gone", 0),
             "failed": manifest.get("failed", 0),
             "kept": manifest.get("kept", {}),
             "protected_playlists": manifest.get("protected_playlists", []),
             "requests": manifest.get("requests"),
+            "legs": manifest.get("legs"),
         }
         verb = "would delete" if dry_run else "deleted"
-        count = summary["candidates"] if dry_run else summary["deleted"]
+        count = summary["planned"] if dry_run else summary["deleted"]
         log.info(
-            "Retention %s: recordings started before %s (%s days): %s %d of %d listed; "
-            "kept %s; protected playlists %s; %s API requests",
+            "Retention %s: recordings started before %s (%s days): %s %d of %d listed "
+            "(backlog for later runs: %d); kept %s; protected playlists %s; %s API requests",
             "DRY RUN" if dry_run else "purge",
             summary["cutoff"],
             summary["older_than_days"],
             verb,
             count,
             summary["listed"],
+            summary["backlog"],
             summary["kept"] or "none",
             summary["protected_playlists"] or "none",
             summary["requests"],

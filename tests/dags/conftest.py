@@ -89,7 +89,7 @@ def posthog_for_dags(
     airflow_db: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[PostHogEmulator]:
     """A running emulator, Airflow's ``posthog_default`` connection, on the migrated home."""
-    # Pinned until the client copes with the cloud profile (the emulator's default).
-    with PostHogEmulator(profile="permissive", rate_limits=False) as emulator:
+    # PostHog Cloud for a personal API key, with PostHog's budgets (the emulator's default).
+    with PostHogEmulator() as emulator:
         give_to_airflow(emulator, monkeypatch)
         yield emulator

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
-from tests.dags.conftest import EXAMPLE_DAGS, give_to_airflow
+from tests.dags.conftest import EXAMPLE_DAGS
 
 EXPECTED_TASKS = {
     "posthog_retention_policy": {"purge_old_recordings", "report"},
@@ -73,10 +73,20 @@ def test_example_dag_shape(dagbag: Any, dag_id: str) -> None:
 
 def test_retention_dag_params_default_to_a_capped_dry_run(dagbag: Any) -> None:
     dag = dagbag.dags["posthog_retention_policy"]
-    params = {name: dag.params[name] for name in ("older_than_days", "dry_run", "max_deletions")}
-    assert params == {"older_than_days": 30, "dry_run": True, "max_deletions": 1000}
+    names = ("older_than_days", "dry_run", "max_deletions", "max_deletions_per_run")
+    params = {name: dag.params[name] for name in names}
+    assert params == {
+        "older_than_days": 30,
+        "dry_run": True,
+        "max_deletions": 100_000,
+        "max_deletions_per_run": 1000,
+    }
     purge = dag.get_task("purge_old_recordings")
     assert purge.keep_pinned is True
+    # One budget per key: every task that uses the key runs in the key's pool, deferrable.
+    assert purge.pool == "posthog_api" and purge.deferrable is True
+    erase = dagbag.dags["posthog_gdpr_erasure"].get_task("erase_recordings")
+    assert erase.pool == "posthog_api" and erase.deferrable is True
     assert purge.older_than_days == "{{ params.older_than_days }}"
     assert dag.get_task("report").upstream_task_ids == {"purge_old_recordings"}
 
@@ -115,9 +125,9 @@ def test_retention_dag_dry_run_then_real_run(
     dagbag: Any, posthog_for_dags: PostHogEmulator
 ) -> None:
     emulator = posthog_for_dags
-    ids = emulator.seed_recordings(400, days=90, seed=11, ongoing=4)
+    ids = emulator.seed_recordings(240, days=90, seed=11, ongoing=4)
     rng = random.Random(11)
-    pinned = set(rng.sample(ids, 40))
+    pinned = set(rng.sample(ids, 30))
     unpinned = set(rng.sample(sorted(set(ids) - pinned), 20))
     emulator.create_playlist("Legal hold", pinned=True, recording_ids=sorted(pinned))
     emulator.create_playlist("Just a collection", recording_ids=sorted(unpinned))
@@ -138,44 +148,61 @@ def test_retention_dag_dry_run_then_real_run(
     assert emulator.deleted_ids == expected
     assert emulator.recording_ids() == set(ids) - expected
     # The case is not trivial: old pinned recordings stayed, old unpinned playlist ones went.
-    assert len(expected) > 200
+    assert len(expected) > 100
+    # PostHog Cloud refused bulk deletes to the key: one DELETE each, and no 429.
+    assert len([r for r in emulator.requests if r.method == "DELETE"]) == len(expected)
+    assert sum(emulator.throttles.values()) == 0
     assert old & pinned and old & pinned <= emulator.recording_ids()
     assert old & unpinned and old & unpinned <= emulator.deleted_ids
 
 
 @pytest.mark.dagrun
-@pytest.mark.usefixtures("airflow_db")
-def test_curation_dag_fills_both_playlists_with_exactly_the_matching_recordings(
-    dagbag: Any, monkeypatch: pytest.MonkeyPatch
+def test_curation_dag_keeps_two_saved_searches_with_a_personal_key(
+    dagbag: Any, posthog_for_dags: PostHogEmulator
 ) -> None:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    with PostHogEmulator(profile="permissive", rate_limits=False, clock=lambda: now) as emulator:
-        give_to_airflow(emulator, monkeypatch)
-        ids = emulator.seed_recordings(400, days=30, seed=5, ongoing=3, error_fraction=0.25)
-        recordings = _recordings(emulator, ids)
-        window_start = now - timedelta(days=7)
-        recent = {rid for rid, rec in recordings.items() if _start_time(rec) >= window_start}
-        with_errors = {rid for rid in recent if recordings[rid]["console_error_count"] > 0}
-        long = {rid for rid in recent if recordings[rid]["recording_duration"] > 300}
-        # A stale item in an existing "Long sessions" playlist: curation removes it.
-        stale = next(
-            rid
-            for rid, rec in recordings.items()
-            if rid not in recent and rec["recording_duration"] > 300
-        )
-        emulator.create_playlist("Long sessions", recording_ids=[stale])
+    """On PostHog Cloud a personal API key cannot change a collection's items: the curation
+    DAG keeps saved searches, which it may create and update, and nothing it sends is refused."""
+    emulator = posthog_for_dags
+    emulator.seed_recordings(50, days=30, seed=5, error_fraction=0.25)
+    dag = dagbag.dags["posthog_playlist_curation"]
 
-        run = dagbag.dags["posthog_playlist_curation"].test()
+    first = dag.test()
+    assert str(first.state) == "success", _task_states(first)
+    playlists = {p["name"]: p for p in emulator.playlists() if not p["deleted"]}
+    assert {"Sessions with console errors", "Long sessions"} <= set(playlists)
+    errors, long = playlists["Sessions with console errors"], playlists["Long sessions"]
+    assert errors["type"] == long["type"] == "filters"
+    assert errors["filters"]["date_from"] == long["filters"]["date_from"] == "-7d"
+    assert errors["filters"]["filter_group"]["values"][0]["values"] == [
+        {"type": "log_entry", "key": "level", "operator": "exact", "value": ["error"]}
+    ]
+    assert long["filters"]["duration"] == [
+        {"type": "recording", "key": "duration", "operator": "gt", "value": 300}
+    ]
+    writes = [r for r in emulator.requests if r.method != "GET"]
+    assert writes and all(r.status is not None and r.status < 300 for r in writes)
 
-        assert str(run.state) == "success", _task_states(run)
-        playlists = {p["name"]: p for p in emulator.playlists() if not p["deleted"]}
-        assert set(playlists) == {"Sessions with console errors", "Long sessions"}
-        assert not any(p["pinned"] for p in playlists.values())
-        errors_playlist = playlists["Sessions with console errors"]["short_id"]
-        errors_items = emulator.playlist_items(errors_playlist)
-        long_items = emulator.playlist_items(playlists["Long sessions"]["short_id"])
-        assert 0 < len(with_errors) < 100 and 0 < len(long) < 100
-        assert set(errors_items) == with_errors
-        assert set(long_items) == long
-        assert len(errors_items) == len(set(errors_items))
-        assert emulator.deleted_ids == set()
+    again = dag.test()
+    assert str(again.state) == "success", _task_states(again)
+    assert len([p for p in emulator.playlists() if not p["deleted"]]) == len(playlists)
+    assert emulator.deleted_ids == set()
+
+
+@pytest.mark.dagrun
+def test_gdpr_erasure_dag_deletes_every_recording_of_the_person(
+    dagbag: Any, posthog_for_dags: PostHogEmulator
+) -> None:
+    emulator = posthog_for_dags
+    emulator.seed_recordings(60, days=30, seed=8)
+    now = datetime.now(timezone.utc)
+    theirs = [
+        emulator.add_recording(distinct_id="user-42", start_time=now - timedelta(days=days))["id"]
+        for days in (1, 45, 400)
+    ]
+    others = emulator.recording_ids() - set(theirs)
+
+    run = dagbag.dags["posthog_gdpr_erasure"].test(run_conf={"distinct_id": "user-42"})
+
+    assert str(run.state) == "success", _task_states(run)
+    assert emulator.deleted_ids == set(theirs)
+    assert emulator.recording_ids() == others
