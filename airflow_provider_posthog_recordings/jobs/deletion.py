@@ -110,8 +110,9 @@ class RecordPath(Protocol):
 class DeletionRecord:
     """The durable record of a run's deletions: JSON lines under ``folder``.
 
-    Each settled group is written as its own part, ``<run>/part-<leg>-<group>.jsonl``, once
-    (object stores cannot append), with one line per recording deleted::
+    Each settled group is written as its own part, ``<run>/part-<started>-<leg>-<group>.jsonl``,
+    once (object stores cannot append; ``started`` keeps a retried task's parts apart and in
+    order), with one line per recording deleted::
 
         {"run_id": ..., "cutoff": ..., "policy": {...}, "batch_time": ...,
          "recording_id": ..., "outcome": "deleted"}
@@ -133,6 +134,9 @@ class DeletionRecord:
     policy: dict[str, Any]
     leg: int = 0
     parts: int = 0
+    started: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    )
 
     def write(self, result: DeleteResult) -> None:
         """Write one group's deleted ids (nothing when it deleted none)."""
@@ -143,7 +147,7 @@ class DeletionRecord:
         self.parts += 1
         run_folder = self.folder / _safe_name(self.run_id)
         run_folder.mkdir(parents=True, exist_ok=True)
-        part = run_folder / f"part-{self.leg:04d}-{self.parts:06d}.jsonl"
+        part = run_folder / f"part-{self.started}-{self.leg:04d}-{self.parts:06d}.jsonl"
         batch_time = datetime.now(timezone.utc).isoformat()
         with part.open("w") as handle:
             for rid, outcome in outcomes:

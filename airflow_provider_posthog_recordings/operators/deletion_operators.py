@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import conf
+from airflow.providers.common.compat.sdk import AirflowException, conf
 
 from airflow_provider_posthog_recordings.arguments import (
     as_bool,
@@ -121,6 +121,10 @@ class PostHogDeletionOperator(PostHogBaseOperator):
         state: dict[str, Any] | None = None,
     ) -> Any:
         """Carry on after waiting for the key's budget in the triggerer."""
+        if state is None and event:
+            state = event.get("state")
+        if state is None:
+            raise AirflowException("resumed without the state it deferred with: rerun the task")
         return self.call_job(self.run_leg, context, state)
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> Any:
@@ -136,7 +140,7 @@ class PostHogDeletionOperator(PostHogBaseOperator):
             state.get("leg"),
         )
         self.defer(
-            trigger=PostHogBudgetWaitTrigger(resume_at=resume_at.isoformat()),
+            trigger=PostHogBudgetWaitTrigger(resume_at=resume_at.isoformat(), state=state),
             method_name="execute_resume",
             kwargs={"state": state},
         )

@@ -11,25 +11,31 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 
 class PostHogBudgetWaitTrigger(BaseTrigger):
-    """Sleep until ``resume_at``, then fire once.
+    """Sleep until ``resume_at``, then fire once, handing the job's state back.
 
     A deferred purge or erasure waits here instead of in a worker slot; the task then
-    resumes with the state it deferred with.
+    resumes with the state it deferred with. The state travels in the event as well as in the
+    deferral's kwargs: Airflow 3's ``dag.test()`` replaces those kwargs with the event.
 
     Args:
         resume_at: ISO 8601 time (with offset) to fire at.
+        state: the job's JSON-able state, returned in the event.
 
     Yields:
-        ``{"status": "resume", "resume_at": ...}``.
+        ``{"status": "resume", "resume_at": ..., "state": ...}``.
     """
 
-    def __init__(self, resume_at: str) -> None:
+    def __init__(self, resume_at: str, state: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.resume_at = resume_at
+        self.state = state
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and JSON-able arguments, as the triggerer stores them."""
-        return (f"{type(self).__module__}.{type(self).__qualname__}", {"resume_at": self.resume_at})
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"resume_at": self.resume_at, "state": self.state},
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait until ``resume_at``; yield one event."""
@@ -39,4 +45,4 @@ class PostHogBudgetWaitTrigger(BaseTrigger):
         delay = (when - datetime.now(timezone.utc)).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
-        yield TriggerEvent({"status": "resume", "resume_at": self.resume_at})
+        yield TriggerEvent({"status": "resume", "resume_at": self.resume_at, "state": self.state})

@@ -73,13 +73,15 @@ def airflow_db(airflow_home_env: dict[str, str]) -> Iterator[dict[str, str]]:
         _reconfigure_airflow()
 
 
-def give_to_airflow(emulator: PostHogEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def give_to_airflow(
+    emulator: PostHogEmulator, monkeypatch: pytest.MonkeyPatch, **extra: object
+) -> None:
     """Make a running emulator Airflow's ``posthog_default`` connection (for one test)."""
     connection = {
         "conn_type": "posthog",
         "host": emulator.url,
         "password": emulator.api_key,
-        "extra": {"project_id": emulator.project_id},
+        "extra": {"project_id": emulator.project_id, **extra},
     }
     monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(connection))
 

@@ -4,6 +4,7 @@ job end to end on a real Airflow (``dag.test()``) against the PostHog emulator."
 from __future__ import annotations
 
 import inspect
+import json
 import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
-from tests.dags.conftest import EXAMPLE_DAGS
+from tests.dags.conftest import EXAMPLE_DAGS, give_to_airflow
 
 EXPECTED_TASKS = {
     "posthog_retention_policy": {"purge_old_recordings", "report"},
@@ -206,3 +207,52 @@ def test_gdpr_erasure_dag_deletes_every_recording_of_the_person(
     assert str(run.state) == "success", _task_states(run)
     assert emulator.deleted_ids == set(theirs)
     assert emulator.recording_ids() == others
+
+
+def _purge_manifest(run: Any) -> dict[str, Any]:
+    """The purge task's XCom (its manifest) of a finished DAG run."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    query = XComModel.get_many(
+        run_id=run.run_id, dag_ids=run.dag_id, task_ids="purge_old_recordings", key="return_value"
+    )
+    with create_session() as session:
+        [row] = session.scalars(query).all()
+        value = row.value
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.mark.dagrun
+@pytest.mark.usefixtures("airflow_db")
+def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
+    dagbag: Any, monkeypatch: pytest.MonkeyPatch, mocker: Any
+) -> None:
+    """The key's minute is scaled down to 3 s (a clock): the budgeted run defers several times
+    for it, the triggers run in line in dag.test(), and the manifest is the same."""
+    from airflow_provider_posthog_recordings import key_budget
+
+    mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    dag = dagbag.dags["posthog_retention_policy"]
+    dag.get_task("purge_old_recordings").max_wait_in_worker = 0.5
+    manifests = []
+    for budget in (None, 30):
+        with PostHogEmulator(rate_limits=False, clock=lambda: now) as emulator:
+            emulator.seed_recordings(90, days=60, seed=12, end=now)
+            hold = sorted(emulator.recording_ids())[:9]
+            emulator.create_playlist("Legal hold", pinned=True, recording_ids=hold)
+            extra = {} if budget is None else {"requests_per_minute": budget}
+            give_to_airflow(emulator, monkeypatch, **extra)
+            run = dag.test(run_conf={"dry_run": False}, logical_date=now)
+            assert str(run.state) == "success", _task_states(run)
+            manifest = _purge_manifest(run)
+            assert manifest["deleted"] == len(emulator.deleted_ids) > 30
+            assert set(hold) <= emulator.recording_ids()
+            manifests.append(manifest)
+    uninterrupted, deferred = manifests
+    assert uninterrupted["legs"] == 1 and deferred["legs"] > 1
+    for manifest in manifests:
+        manifest.pop("legs")
+        manifest.pop("requests")
+    assert deferred == uninterrupted

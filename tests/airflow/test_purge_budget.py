@@ -1,0 +1,201 @@
+"""Purges that live with PostHog's budget: per-run budget and backlog, deferral and resume,
+the durable deletion record. On the Cloud profile (bulk deletes refused to the key)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+
+from airflow_provider_posthog_recordings import key_budget
+from airflow_provider_posthog_recordings.jobs.deletion import read_deletion_record
+from airflow_provider_posthog_recordings.operators import (
+    PostHogDeleteRecordingsOperator,
+    PostHogPurgeRecordingsOperator,
+)
+from airflow_provider_posthog_recordings.triggers.budget_wait_trigger import (
+    PostHogBudgetWaitTrigger,
+)
+from tests.airflow.conftest import connection_json
+
+DAY = timedelta(days=1)
+START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+def _old_by_age(server: Any, cutoff: datetime, keep: set[str]) -> list[str]:
+    """Recordings the policy deletes, oldest first (computed from the emulator's data)."""
+    rows = []
+    for rid in server.recording_ids() - keep:
+        rec = server.recording(rid)
+        start = datetime.fromisoformat(rec["start_time"].replace("Z", "+00:00"))
+        if start < cutoff and not rec.get("ongoing"):
+            rows.append((start, rid))
+    return [rid for _, rid in sorted(rows)]
+
+
+def _deletes(server: Any) -> list[str]:
+    return [r.path.rstrip("/").rsplit("/", 1)[1] for r in server.requests if r.method == "DELETE"]
+
+
+def test_three_daily_runs_with_a_budget_delete_the_backlog_oldest_first(
+    cloud_conn: Any,
+) -> None:
+    server = cloud_conn
+    server.seed_recordings(260, days=40, seed=41, end=START)
+    protected = sorted(server.recording_ids())[:12]
+    server.create_playlist("Legal hold", pinned=True, recording_ids=protected)
+    deleted_so_far: list[str] = []
+    manifests = []
+    for day in range(3):
+        reference = START + day * DAY
+        cutoff = reference - 10 * DAY
+        expected = _old_by_age(server, cutoff, set(protected))[:50]
+        server.reset_requests()
+        op = PostHogPurgeRecordingsOperator(
+            task_id="purge", older_than_days=10, max_deletions=500, max_deletions_per_run=50
+        )
+        manifest = op.execute({"data_interval_end": reference})
+        manifests.append(manifest)
+        this_run = _deletes(server)
+        assert set(this_run) == set(expected)  # the oldest 50 the policy allows, no other
+        assert manifest["deleted"] == 50 and manifest["already_gone"] == 0
+        assert not set(this_run) & set(deleted_so_far)  # none deleted or reported twice
+        deleted_so_far += this_run
+    assert [m["backlog"] for m in manifests] == [
+        m["candidates"] - 50 for m in manifests
+    ] and manifests[0]["backlog"] > 50
+    assert manifests[2]["candidates"] < manifests[1]["candidates"] < manifests[0]["candidates"]
+    assert server.deleted_ids == set(deleted_so_far)
+    assert set(protected) <= server.recording_ids()
+    assert sum(server.throttles.values()) == 0
+
+
+@pytest.fixture
+def fast_windows(mocker: Any) -> None:
+    """The key's minute is 3 s here (a clock, scaled down): budget waits stay short."""
+    mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+
+
+def _deferred_run(op: Any, context: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Run an operator as Airflow would: each deferral waits its trigger out, then resumes."""
+    legs = 0
+    try:
+        return op.execute(context), legs
+    except TaskDeferred as deferred:
+        pending = deferred
+    while True:
+        legs += 1
+        trigger = pending.trigger
+        assert isinstance(trigger, PostHogBudgetWaitTrigger)
+        assert json.dumps(trigger.serialize()[1])  # what the triggerer stores
+        assert json.dumps(pending.kwargs)  # the state travels through the database
+        wait = (
+            datetime.fromisoformat(trigger.resume_at) - datetime.now(timezone.utc)
+        ).total_seconds()
+        assert wait <= 5
+        time.sleep(max(0.0, wait))  # the triggerer's wait (the key's minute is 3 s here)
+        try:
+            method = getattr(op, pending.method_name)
+            return method(context, event={"status": "resume"}, **(pending.kwargs or {})), legs
+        except TaskDeferred as again:
+            pending = again
+
+
+@pytest.mark.usefixtures("fast_windows")
+def test_a_deferred_purge_resumes_and_matches_an_uninterrupted_run(
+    emulator_factory: Any, monkeypatch: Any, no_sleep: Any
+) -> None:
+    manifests = {}
+    for budget in (None, 25):
+        server = emulator_factory(profile="cloud", rate_limits=False, clock=lambda: START)
+        server.seed_recordings(70, days=40, seed=43, end=START)
+        hold = sorted(server.recording_ids())[:7]
+        server.create_playlist("Legal hold", pinned=True, recording_ids=hold)
+        extra = {} if budget is None else {"requests_per_minute": budget}
+        monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server, **extra))
+        op = PostHogPurgeRecordingsOperator(
+            task_id="purge",
+            older_than_days=10,
+            max_deletions=500,
+            deferrable=True,
+            max_wait_in_worker=0.5,
+            posthog_conn_id="posthog_default",
+        )
+        manifest, legs = _deferred_run(op, {"data_interval_end": START})
+        assert (legs >= 1) == (budget is not None)
+        assert manifest["legs"] == legs + 1
+        assert manifest["deleted"] == len(server.deleted_ids) == len(_deletes(server))
+        manifests[budget] = manifest
+    first, deferred = manifests[None], manifests[25]
+    for key in ("requests", "legs"):
+        first.pop(key)
+        deferred.pop(key)
+    assert deferred == first
+
+
+def test_the_deletion_record_lists_exactly_what_was_deleted(
+    cloud_conn: Any, tmp_path: Path
+) -> None:
+    server = cloud_conn
+    server.seed_recordings(90, days=40, seed=44, end=START)
+    server.inject("recording_api_failure", times=4, method="DELETE", skip=20)
+    op = PostHogPurgeRecordingsOperator(
+        task_id="purge",
+        older_than_days=10,
+        max_deletions=500,
+        deletion_record_path=str(tmp_path / "record"),
+    )
+    context = {"data_interval_end": START, "run_id": "scheduled__2026-03-01T00:00:00+00:00"}
+    with pytest.raises(AirflowException, match="4 recordings could not be deleted"):
+        op.execute(context)  # a run that fails half-way ...
+    lines = read_deletion_record(tmp_path / "record", context["run_id"])
+    # ... leaves a record of exactly what it did delete.
+    assert sorted(line["recording_id"] for line in lines) == sorted(server.deleted_ids)
+    assert len(lines) == len(server.deleted_ids) > 0
+    assert {line["outcome"] for line in lines} == {"deleted"}
+    assert {line["run_id"] for line in lines} == {context["run_id"]}
+    assert {line["cutoff"] for line in lines} == {(START - 10 * DAY).isoformat()}
+    assert lines[0]["policy"]["older_than_days"] == 10
+
+    again = op.execute(context)  # the rerun deletes the 4 and adds them to the record
+    lines = read_deletion_record(tmp_path / "record", context["run_id"])
+    assert again["deleted"] == 4
+    assert sorted(line["recording_id"] for line in lines) == sorted(server.deleted_ids)
+
+
+def test_erasure_writes_the_record_too(cloud_conn: Any, tmp_path: Path) -> None:
+    server = cloud_conn
+    theirs = [server.add_recording(distinct_id="user-7")["id"] for _ in range(3)]
+    op = PostHogDeleteRecordingsOperator(
+        task_id="erase", distinct_ids=["user-7"], deletion_record_path=str(tmp_path)
+    )
+    manifest = op.execute({"run_id": "manual__1"})
+    assert manifest["deleted"] == 3 and manifest["remaining"] == 0
+    lines = read_deletion_record(tmp_path, "manual__1")
+    assert sorted(line["recording_id"] for line in lines) == sorted(theirs)
+    assert lines[0]["policy"]["distinct_ids"] == ["user-7"]
+
+
+@pytest.mark.asyncio
+async def test_the_budget_trigger_waits_then_hands_the_state_back() -> None:
+    resume_at = (datetime.now(timezone.utc) + timedelta(seconds=0.2)).isoformat()
+    trigger = PostHogBudgetWaitTrigger(resume_at=resume_at, state={"leg": 2})
+    path, kwargs = trigger.serialize()
+    assert path.endswith("budget_wait_trigger.PostHogBudgetWaitTrigger")
+    assert kwargs == {"resume_at": resume_at, "state": {"leg": 2}}
+    started = time.monotonic()
+    event = await trigger.run().asend(None)
+    assert time.monotonic() - started >= 0.15
+    assert event.payload == {"status": "resume", "resume_at": resume_at, "state": {"leg": 2}}
+
+
+def test_resume_without_state_fails_clearly(cloud_conn: Any) -> None:
+    op = PostHogPurgeRecordingsOperator(task_id="purge", older_than_days=10)
+    with pytest.raises(AirflowException, match="without the state"):
+        op.execute_resume({}, event={"status": "resume"})
+    assert cloud_conn.request_count == 0
