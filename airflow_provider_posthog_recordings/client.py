@@ -120,33 +120,22 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
         self.playlist_page_size = playlist_page_size
         self.concurrency = concurrency
         fingerprint = key_fingerprint(key)
-        has_list_budget = bool(list_requests_per_minute or list_requests_per_hour)
-        budget: KeyBudget
-        list_budget: KeyBudget | None
-        if clock is None:
-            budget = shared_budget(base_url, fingerprint, requests_per_minute, requests_per_hour)
-            list_budget = (
-                shared_budget(
-                    f"{base_url}#list",
-                    fingerprint,
-                    list_requests_per_minute,
-                    list_requests_per_hour,
-                )
-                if has_list_budget
-                else None
-            )
-        else:
-            budget = KeyBudget(requests_per_minute, requests_per_hour, clock=clock)
-            list_budget = (
-                KeyBudget(list_requests_per_minute, list_requests_per_hour, clock=clock)
-                if has_list_budget
-                else None
-            )
+
+        def budget(scope: str, per_minute: int | None, per_hour: int | None) -> KeyBudget:
+            if clock is None:  # the process-wide budget of this key
+                return shared_budget(scope, fingerprint, per_minute, per_hour)
+            return KeyBudget(per_minute, per_hour, clock=clock)
+
+        list_budget = (
+            budget(f"{base_url}#list", list_requests_per_minute, list_requests_per_hour)
+            if list_requests_per_minute or list_requests_per_hour
+            else None
+        )
         self.transport = Transport(
             base_url=base_url,
             api_key=key,
             project_id=self.project_id,
-            budget=budget,
+            budget=budget(base_url, requests_per_minute, requests_per_hour),
             list_budget=list_budget,
             timeout=timeout,
             max_retries=max_retries,

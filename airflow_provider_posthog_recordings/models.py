@@ -132,21 +132,22 @@ class SharingConfiguration(_APIModel):
     password_required: bool | None = None
     public_host: str | None = Field(default=None, exclude=True)
 
+    def _link(self, kind: str) -> str | None:
+        if not (self.enabled and self.access_token and self.public_host):
+            return None
+        return f"{self.public_host}/{kind}/{self.access_token}"
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def share_url(self) -> str | None:
         """Public link ``{host}/shared/{access_token}``, or None when sharing is off."""
-        if not (self.enabled and self.access_token and self.public_host):
-            return None
-        return f"{self.public_host}/shared/{self.access_token}"
+        return self._link("shared")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def embed_url(self) -> str | None:
         """Embeddable link ``{host}/embedded/{access_token}``, or None when sharing is off."""
-        if not (self.enabled and self.access_token and self.public_host):
-            return None
-        return f"{self.public_host}/embedded/{self.access_token}"
+        return self._link("embedded")
 
 
 class DeleteResult(BaseModel):

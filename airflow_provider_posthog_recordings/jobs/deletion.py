@@ -26,6 +26,26 @@ DEFAULT_MANIFEST_IDS = 1000
 GROUP_SIZE = 500
 
 
+@dataclass
+class JobOutcome:
+    """The end of one leg of a deleting job (purge or erasure).
+
+    Attributes:
+        manifest: the run's manifest (complete when not paused).
+        wait_seconds: set when the leg paused for the key's budget: resume after it.
+        state: JSON-able state to pass back to the job's ``run`` when paused.
+    """
+
+    manifest: dict[str, Any]
+    wait_seconds: float | None = None
+    state: dict[str, Any] | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run waits for the budget and must be resumed."""
+        return self.wait_seconds is not None
+
+
 def check_deletion_cap(candidates: int, max_deletions: int | None, what: str) -> None:
     """Refuse to start when more recordings would go than the cap allows.
 

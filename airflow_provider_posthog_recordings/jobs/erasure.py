@@ -25,6 +25,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     GROUP_SIZE,
     DeletionLedger,
     DeletionRecord,
+    JobOutcome,
     Progress,
     check_deletion_cap,
     delete_group,
@@ -63,20 +64,6 @@ class ErasureSettings:
         }
 
 
-@dataclass
-class ErasureOutcome:
-    """The end of one leg of an erasure (see :class:`~.purge.PurgeOutcome`)."""
-
-    manifest: dict[str, Any]
-    wait_seconds: float | None = None
-    state: dict[str, Any] | None = None
-
-    @property
-    def paused(self) -> bool:
-        """Whether the run waits for the budget and must be resumed."""
-        return self.wait_seconds is not None
-
-
 def person_recording_ids(client: PostHogClient, distinct_ids: Sequence[str]) -> list[str]:
     """Every recording of these people that PostHog can still hold, up to now."""
     query = RecordingsQuery(distinct_ids=list(distinct_ids), date_from=widest_window_start())
@@ -85,7 +72,7 @@ def person_recording_ids(client: PostHogClient, distinct_ids: Sequence[str]) -> 
 
 def run(
     client: PostHogClient, settings: ErasureSettings, state: dict[str, Any] | None = None
-) -> ErasureOutcome:
+) -> JobOutcome:
     """Run one leg of an erasure; return its manifest, or the state to carry on from.
 
     Raises:
@@ -107,13 +94,13 @@ def run(
                 ids = list(dict.fromkeys([*ids, *found]))
         except PostHogBudgetWait as wait:
             # Nothing deleted yet: the next leg lists again.
-            return ErasureOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
+            return JobOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
         check_deletion_cap(len(ids), settings.max_deletions, "the erasure")
         manifest: dict[str, Any] = {"dry_run": settings.dry_run, "requested": len(ids)}
         if settings.dry_run:
             log.info("Dry run: would delete %d recordings", len(ids))
             manifest["would_delete_ids"] = ids[: settings.manifest_ids]
-            return ErasureOutcome(manifest)
+            return JobOutcome(manifest)
         ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
         pending = ids
     else:
@@ -133,7 +120,7 @@ def run(
                 "ledger": ledger.to_state(),
                 "pending": [*result.unsent, *rest],
             }
-            return ErasureOutcome({"paused": True}, result.wait_seconds or 0.0, carried)
+            return JobOutcome({"paused": True}, result.wait_seconds or 0.0, carried)
     manifest.update(ledger.summary())
     manifest["legs"] = leg
     if people:
@@ -148,4 +135,4 @@ def run(
     if ledger.failed:
         raise PostHogError(f"{ledger.failed} recordings could not be deleted: {ledger.failed_ids}")
     log.info("Deleted %d recordings (%d already gone)", ledger.deleted, ledger.already_gone)
-    return ErasureOutcome(manifest)
+    return JobOutcome(manifest)

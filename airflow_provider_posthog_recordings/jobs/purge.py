@@ -20,6 +20,10 @@ Everything about how the purge decides and acts is here (no Airflow import):
    again with it, it carries on where it stopped, without deleting or reporting anything
    twice. The next ids to delete travel in the state; beyond them the listing resumes at
    their start time.
+
+This module is longer than the others on purpose: it is the one place where the purge is
+decided and carried out, so that a change to how it decides (the rule, protection, the
+window) and how it runs within the budget (plan, pause, resume) is read and tested together.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     GROUP_SIZE,
     DeletionLedger,
     DeletionRecord,
+    JobOutcome,
     Progress,
     check_deletion_cap,
     delete_group,
@@ -445,29 +450,9 @@ class _Lister:
 # ---------------------------------------------------------------- running
 
 
-@dataclass
-class PurgeOutcome:
-    """The end of one leg of a purge.
-
-    Attributes:
-        manifest: the run's manifest (complete when not paused).
-        wait_seconds: set when the leg paused for the key's budget: resume after it.
-        state: JSON-able state to pass back to :func:`run` when paused.
-    """
-
-    manifest: dict[str, Any]
-    wait_seconds: float | None = None
-    state: dict[str, Any] | None = None
-
-    @property
-    def paused(self) -> bool:
-        """Whether the run waits for the budget and must be resumed."""
-        return self.wait_seconds is not None
-
-
 def run(
     client: PostHogClient, settings: PurgeSettings, state: dict[str, Any] | None = None
-) -> PurgeOutcome:
+) -> JobOutcome:
     """Run one leg of a purge: the whole purge, or until the budget makes it pause.
 
     Args:
@@ -497,7 +482,7 @@ def run(
             "The key's budget is spent while listing; planning again in %.0f s", wait.wait_seconds
         )
         paused = {"leg": leg, "requests": requests + client.request_count - requests_before}
-        return PurgeOutcome({"paused": True}, wait.wait_seconds, paused)
+        return JobOutcome({"paused": True}, wait.wait_seconds, paused)
 
 
 def _plan_and_delete(
@@ -507,7 +492,7 @@ def _plan_and_delete(
     leg: int,
     requests: int,
     requests_before: int,
-) -> PurgeOutcome:
+) -> JobOutcome:
     max_deletions = settings.max_deletions
     log.info(
         "Retention purge: recordings that started before %s (%d days before %s)%s",
@@ -570,7 +555,7 @@ def _plan_and_delete(
                 "requests": requests + client.request_count - requests_before,
                 "legs": leg,
             }
-            return PurgeOutcome(manifest)
+            return JobOutcome(manifest)
         ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
         source = itertools.islice(iter(spill), planned)
         return _delete(
@@ -587,7 +572,7 @@ def _resume(
     state: dict[str, Any],
     leg: int,
     requests_before: int,
-) -> PurgeOutcome:
+) -> JobOutcome:
     plan: dict[str, Any] = state["plan"]
     ledger = DeletionLedger.from_state(state["ledger"])
     pending: list[Candidate] = [(rid, start) for rid, start in state.get("pending", [])]
@@ -637,7 +622,7 @@ def _delete(
     requests: int,
     requests_before: int,
     resume_from: str | None = None,
-) -> PurgeOutcome:
+) -> JobOutcome:
     window_start = purge_query(settings, cutoff).date_from
     progress = Progress(plan["planned"], ledger.settled)
     while True:
@@ -675,7 +660,7 @@ def _delete(
                 ledger.settled,
                 plan["planned"],
             )
-            return PurgeOutcome({"paused": True}, wait, state)
+            return JobOutcome({"paused": True}, wait, state)
         if len(group) < GROUP_SIZE:
             break
     manifest = {
@@ -685,7 +670,7 @@ def _delete(
         "requests": requests + client.request_count - requests_before,
         "legs": leg,
     }
-    return PurgeOutcome(manifest)
+    return JobOutcome(manifest)
 
 
 def _next_group(source: Iterator[Candidate]) -> tuple[list[Candidate], float | None]:
