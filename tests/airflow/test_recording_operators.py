@@ -119,3 +119,14 @@ def test_bad_arguments_fail_before_any_request(posthog_conn: Any) -> None:
         with pytest.raises(AirflowException):
             op.execute({})
     assert posthog_conn.request_count == 0
+
+
+def test_share_refuses_ids_that_do_not_exist_before_sharing_anything(cloud_conn: Any) -> None:
+    """PostHog's sharing endpoints answer 200 for any id: the operator checks first."""
+    [real] = cloud_conn.seed_recordings(1, days=2)
+    op = PostHogShareRecordingsOperator(task_id="share", recording_ids=[real, "no-such-id"])
+    with pytest.raises(AirflowException, match="no-such-id"):
+        op.execute({})
+    assert not [r for r in cloud_conn.requests if "/sharing/" in r.path]
+    links = PostHogShareRecordingsOperator(task_id="share", recording_ids=[real]).execute({})
+    assert links[real] and links[real].startswith(f"{cloud_conn.url}/shared/")

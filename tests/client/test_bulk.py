@@ -88,3 +88,51 @@ def test_acceptance_scenario_from_issue_2(emulator_factory: Any, client_for: Any
     assert server.recording_ids() == set(ids) - set(listed[:150])
     assert server.viewed_ids() == set(listed[200:230])
     assert server.faults_injected["429_detail"] >= 20
+
+
+# ------------------------------------------------------------------ PostHog Cloud's answers
+
+
+def test_cloud_answers_204_to_any_delete_so_the_client_checks_first(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(profile="cloud")
+    ids = server.seed_recordings(6, days=5)
+    server.delete_recording(ids[0])
+    result = client_for(server).delete_recordings([*ids, "never-existed"])
+    assert sorted(result.deleted) == sorted(ids[1:])
+    assert sorted(result.already_gone) == sorted([ids[0], "never-existed"])
+    # The ones already gone were not even sent: PostHog would have said 204 to them too.
+    sent = [r.path.rstrip("/").rsplit("/", 1)[1] for r in server.requests if r.method == "DELETE"]
+    assert sorted(sent) == sorted(ids[1:])
+
+
+def test_a_500_on_delete_is_settled_by_looking_not_retried(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(profile="cloud")
+    ids = server.seed_recordings(3, days=5)
+    server.inject("recording_api_failure", times=1, method="DELETE")
+    result = client_for(server, concurrency=1).delete_recordings(ids)
+    [failed] = result.failed
+    assert "recording_api_failure" in result.failed[failed]
+    assert sorted(result.deleted) == sorted(set(ids) - {failed})
+    assert len([r for r in server.requests if r.method == "DELETE"]) == 3  # no retry
+    assert failed in server.recording_ids()
+
+
+def test_bulk_delete_skips_are_not_counted_as_deleted(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    """bulk_delete looks ids up from date_from on: one older than the window is skipped
+    silently (in neither deleted_count nor failed_ids); the client finds it still there."""
+    server = emulator_factory(profile="cloud_bulk_delete")
+    ids = server.seed_recordings(5, days=5)
+    old = server.add_recording(start_time="2025-01-01T00:00:00Z")["id"]
+    client = client_for(server)
+    result = client.delete_recordings([*ids, old], date_from="-30d")
+    assert sorted(result.deleted) == sorted(ids) and result.deleted_count == 5
+    assert list(result.failed) == [old] and "skipped" in result.failed[old]
+    [bulk] = [r for r in server.requests if r.path.endswith("bulk_delete/")]
+    assert bulk.body["date_from"] == "-30d"
+    assert old in server.recording_ids()

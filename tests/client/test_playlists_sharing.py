@@ -104,3 +104,23 @@ def test_gateway_errors_on_single_removes_are_retried(
     assert client.remove_from_playlist(playlist.short_id, ids[:1]) == 1
     assert server.faults_injected["503"] == 1
     assert sorted(server.playlist_items(playlist.short_id)) == sorted(ids[1:])
+
+
+def test_pinned_false_is_applied_by_the_client(emulator_factory: Any, client_for: Any) -> None:
+    server = emulator_factory(profile="cloud")
+    server.create_playlist("pinned", pinned=True)
+    server.create_playlist("plain")
+    client = client_for(server)
+    assert [p.name for p in client.iter_playlists(pinned=False)] == ["plain"]
+    assert [p.name for p in client.iter_playlists(pinned=True)] == ["pinned"]
+    sent = [r.query for r in server.requests if r.path.endswith("session_recording_playlists/")]
+    assert "pinned" not in sent[0]  # PostHog would ignore "false" and answer pinned ones
+
+
+def test_item_changes_permission_is_learnt_without_a_change(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    for profile, allowed in (("cloud", False), ("permissive", True)):
+        server = emulator_factory(profile=profile)
+        assert client_for(server).can_change_playlist_items() is allowed
+        assert server.playlists() == [] or all(p["is_synthetic"] for p in server.playlists())
