@@ -48,6 +48,16 @@ class BulkActions:
         with self._lock:
             return name in self._refused
 
+    def refused_names(self) -> list[str]:
+        """The actions refused so far (carried across a deferral)."""
+        with self._lock:
+            return sorted(self._refused)
+
+    def remember_refused(self, names: list[str]) -> None:
+        """Take over refusals learnt by an earlier client (a resumed task's new process)."""
+        with self._lock:
+            self._refused.update(names)
+
     def post(
         self, name: str, path: str, ids: list[str], extra: dict[str, Any] | None = None
     ) -> Answer | None:

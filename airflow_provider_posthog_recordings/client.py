@@ -16,7 +16,9 @@ messages say what to check and never contain the key.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -148,6 +150,27 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
             pool_size=max(10, concurrency * 2),
         )
         self.bulk = BulkActions(self.transport, on_route_missing=self._probe)
+        self._state_clock: Callable[[], float] = clock or time.time
+
+    def carried_state(self) -> dict[str, Any]:
+        """What a resumed task's new client needs of this one: the key's recent requests
+        and the bulk actions the server refused (JSON-able, small)."""
+        return {
+            "at": self._state_clock(),
+            "ages": self.transport.budget.recent_ages(),
+            "bulk_refused": self.bulk.refused_names(),
+        }
+
+    def take_over(self, carried: dict[str, Any] | None) -> None:
+        """Start from what an earlier client of the same task knew (see :meth:`carried_state`).
+
+        A client in the same process already shares the key's budget: its history wins.
+        """
+        if not carried:
+            return
+        elapsed = max(0.0, self._state_clock() - float(carried.get("at", 0.0)))
+        self.transport.budget.replay([age + elapsed for age in carried.get("ages", [])])
+        self.bulk.remember_refused(list(carried.get("bulk_refused", [])))
 
     def __repr__(self) -> str:
         return f"PostHogClient(host={self.base_url!r}, project_id={self.project_id}, api_key=***)"

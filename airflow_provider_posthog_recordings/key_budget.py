@@ -133,6 +133,31 @@ class KeyBudget:
             (sleep or self._sleep or backoff.sleep)(delay)
         return delay
 
+    def recent_ages(self) -> list[float]:
+        """How many seconds ago each request of the longest window went (oldest first).
+
+        With :meth:`replay`, a resumed task in a new process starts from the budget the key
+        really has left instead of a full one.
+        """
+        with self._lock:
+            if not self._windows:
+                return []
+            now = self._clock()
+            longest = max(self._windows, key=lambda window: window.seconds)
+            return [round(now - sent, 3) for sent in longest.sent if now - sent < longest.seconds]
+
+    def replay(self, ages: list[float]) -> None:
+        """Count requests sent ``ages`` seconds ago, if this budget has sent nothing yet."""
+        with self._lock:
+            if any(window.sent for window in self._windows):
+                return  # this process already knows its own history
+            now = self._clock()
+            for age in sorted(ages, reverse=True):
+                for window in self._windows:
+                    window.sent.append(now - age)
+            if self._windows and ages:
+                self._last_slot = now - min(ages)
+
     def pause(self, seconds: float) -> None:
         """Hold every acquisition back for ``seconds`` from now (after a 429)."""
         with self._lock:

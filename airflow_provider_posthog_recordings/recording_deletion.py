@@ -5,7 +5,10 @@ PostHog does not make this easy, so each rule here comes from its server code:
 * ``DELETE .../session_recordings/{id}/`` answers 204 even for an id that does not exist (the
   newest servers never answer 404), so a 204 alone does not prove that this run deleted
   anything. Each group of up to 500 ids is therefore checked first (one list request): ids
-  that no longer exist are *already gone* and are not sent at all.
+  that no longer exist are *already gone* and are not sent at all. Once the server has
+  accepted ``bulk_delete`` the check is skipped: its counts say whether anything was
+  skipped, and only then is the batch looked at (if someone else deleted some of its ids in
+  the meantime, the counts stay exact but those ids cannot be told apart: *unattributed*).
 * ``bulk_delete`` (100 ids) skips ids it does not find, silently: they are in neither
   ``deleted_count`` nor ``failed_ids``. When the numbers do not add up, the batch is settled
   by looking at what is left, and ``deleted`` never counts more than PostHog deleted.
@@ -139,10 +142,14 @@ class RecordingDeletion(RecordingsReading):
         return total
 
     def _delete_group(self, group: list[str], window_start: str) -> DeleteResult:
-        try:
-            existing = self.existing_recording_ids(group)
-        except PostHogBudgetWait as wait:
-            return DeleteResult(unsent=group, wait_seconds=wait.wait_seconds)
+        if self._bulk_delete_accepted():
+            # bulk_delete's own answer says what it skipped; skips are settled by looking.
+            existing = set(group)
+        else:
+            try:
+                existing = self.existing_recording_ids(group)
+            except PostHogBudgetWait as wait:
+                return DeleteResult(unsent=group, wait_seconds=wait.wait_seconds)
         result = DeleteResult(already_gone=[rid for rid in group if rid not in existing])
         pending = [rid for rid in group if rid in existing]
         while pending:
@@ -168,6 +175,9 @@ class RecordingDeletion(RecordingsReading):
                 result.unsent = list(dict.fromkeys([*result.unsent, *pending]))
                 return result
         return result
+
+    def _bulk_delete_accepted(self) -> bool:
+        return self.bulk.known(BULK_DELETE) and not self.bulk.refused(BULK_DELETE)
 
     def _delete_batch(self, batch: list[str], window_start: str) -> DeleteResult | None:
         try:

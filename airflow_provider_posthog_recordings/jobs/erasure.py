@@ -79,10 +79,20 @@ def run(
         PostHogConfigError: nothing to delete, or more than ``max_deletions``.
         PostHogError: some recordings could not be deleted, or some are left afterwards.
     """
+    outcome = _run(client, settings, state)
+    if outcome.state is not None:
+        outcome.state["carried"] = client.carried_state()
+    return outcome
+
+
+def _run(
+    client: PostHogClient, settings: ErasureSettings, state: dict[str, Any] | None
+) -> JobOutcome:
     people = list(settings.distinct_ids)
     leg = int((state or {}).get("leg", 0)) + 1
     if settings.record is not None:
         settings.record.leg = leg
+    client.take_over((state or {}).get("carried"))
     if not state or "manifest" not in state:
         ids = list(dict.fromkeys(settings.recording_ids))
         if not ids and not people:

@@ -33,6 +33,7 @@ import logging
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 
 #: At most this many of the next ids to delete travel in a paused run's state.
 PENDING_IN_STATE = 2000
+#: While planning, waits up to this long (a minute's budget) are slept through.
+PLANNING_MAX_WAIT = 90.0
 
 
 # ---------------------------------------------------------------- the rule (pure)
@@ -472,17 +475,22 @@ def run(
     requests_before = client.request_count
     if settings.record is not None:
         settings.record.leg = leg
+    client.take_over(state.get("carried"))
     try:
         if "plan" in state:
-            return _resume(client, settings, cutoff, state, leg, requests_before)
-        return _plan_and_delete(client, settings, cutoff, leg, requests, requests_before)
+            outcome = _resume(client, settings, cutoff, state, leg, requests_before)
+        else:
+            outcome = _plan_and_delete(client, settings, cutoff, leg, requests, requests_before)
     except PostHogBudgetWait as wait:
         # While planning (nothing deleted in this leg): plan again after the wait.
         log.info(
             "The key's budget is spent while listing; planning again in %.0f s", wait.wait_seconds
         )
         paused = {"leg": leg, "requests": requests + client.request_count - requests_before}
-        return JobOutcome({"paused": True}, wait.wait_seconds, paused)
+        outcome = JobOutcome({"paused": True}, wait.wait_seconds, paused)
+    if outcome.state is not None:
+        outcome.state["carried"] = client.carried_state()
+    return outcome
 
 
 def _plan_and_delete(
@@ -505,8 +513,9 @@ def _plan_and_delete(
     spill = _Spill()
     try:
         lister = _Lister(client, settings, cutoff)
-        for candidate in lister.candidates(counts):
-            spill.add(candidate)
+        with _patient(client):
+            for candidate in lister.candidates(counts):
+                spill.add(candidate)
         planned = counts.candidates
         if settings.max_deletions_per_run is not None:
             planned = min(planned, settings.max_deletions_per_run)
@@ -563,6 +572,22 @@ def _plan_and_delete(
         )
     finally:
         spill.close()
+
+
+@contextmanager
+def _patient(client: PostHogClient) -> Iterator[None]:
+    """While planning, sleep through waits for the minute budget instead of pausing.
+
+    A plan that paused would start again from its first page: one that needs more than a
+    minute's budget would never finish. Waits for the hour still pause it.
+    """
+    before = client.max_budget_wait
+    if before is not None:
+        client.max_budget_wait = max(before, PLANNING_MAX_WAIT)
+    try:
+        yield
+    finally:
+        client.max_budget_wait = before
 
 
 def _resume(

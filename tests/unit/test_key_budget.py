@@ -263,3 +263,21 @@ def test_hour_only_budget() -> None:
     assert budget.acquire() == pytest.approx(HOUR_SECONDS + SAFETY_MARGIN_SECONDS)
     with pytest.raises(ValueError, match="per_hour must be positive"):
         KeyBudget(10, -1)
+
+
+def test_a_new_budget_replays_what_an_earlier_process_sent() -> None:
+    fake = FakeTime(0.0)
+    first = KeyBudget(240, 3, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(3):
+        first.acquire()
+    fake.now = 100.0
+    ages = first.recent_ages()
+    assert ages == [100.0, 100.0, 100.0]
+    later = FakeTime(5000.0)  # another process: another clock
+    second = KeyBudget(240, 3, clock=later.clock, sleep=later.sleep)
+    second.replay([age + 20.0 for age in ages])  # 20 s passed between the two
+    # The hour is spent: the next request waits for the first to be an hour old.
+    assert second.acquire() == pytest.approx(HOUR_SECONDS + SAFETY_MARGIN_SECONDS - 120.0)
+    # A budget that has its own history keeps it.
+    second.replay([1.0] * 50)
+    assert len(second.recent_ages()) <= 3
