@@ -221,7 +221,7 @@ def run(client: PostHogClient, settings: CurationSettings) -> dict[str, Any]:
     """Bring the playlist in step with the query; return a small summary.
 
     Returns:
-        ``{"short_id", "url", "playlist_type", "created", ...}``; for a saved search
+        ``{"short_id", "url", "playlist_type", "created", "requests", ...}``; for a saved search
         ``updated`` and ``matching`` (PostHog's count, when it gives one); for a collection
         ``added``, ``removed`` and ``total``.
 
@@ -238,9 +238,13 @@ def run(client: PostHogClient, settings: CurationSettings) -> dict[str, Any]:
     if settings.max_recordings < 0:
         raise PostHogConfigError("max_recordings must be 0 or more")
     query = RecordingsQuery.parse(settings.query)
+    before = client.request_count
     if settings.playlist_type == "filters":
-        return _curate_saved_search(client, settings, query)
-    return _curate_collection(client, settings, query)
+        summary = _curate_saved_search(client, settings, query)
+    else:
+        summary = _curate_collection(client, settings, query)
+    summary["requests"] = client.request_count - before
+    return summary
 
 
 def _changes(playlist: Playlist, settings: CurationSettings) -> dict[str, Any]:

@@ -79,9 +79,15 @@ def run(
         PostHogConfigError: nothing to delete, or more than ``max_deletions``.
         PostHogError: some recordings could not be deleted, or some are left afterwards.
     """
+    spent = int((state or {}).get("requests", 0))
+    before = client.request_count
     outcome = _run(client, settings, state)
+    requests = spent + client.request_count - before
     if outcome.state is not None:
         outcome.state["carried"] = client.carried_state()
+        outcome.state["requests"] = requests
+    elif not outcome.manifest.get("dry_run"):
+        outcome.manifest["requests"] = requests
     return outcome
 
 
