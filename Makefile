@@ -1,6 +1,11 @@
 # The two commands a new user needs: `make demo` and `make test`.
-# Everything is installed into .venv by these targets; nothing is expected on the machine
-# except Python 3.10+ and make.
+# Everything is installed into virtualenvs by these targets; nothing is expected on the
+# machine except Python 3.10+ and make.
+#
+#   .venv                     Airflow 3 (the newest), the package editable, the dev tools
+#   .venv-airflow2            the lowest versions declared in pyproject.toml (Airflow 2.11.0,
+#                             common-compat 1.22.0, requests, pydantic) and the BUILT WHEEL
+#   .venv-airflow3-wheel      Airflow 3 and the BUILT WHEEL (no source tree)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +13,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: install lint typecheck test test-fast demo bench faults clean
+AF2_VENV  := .venv-airflow2
+AF2_STAMP := $(AF2_VENV)/.installed-stamp
+AF3W_VENV  := .venv-airflow3-wheel
+AF3W_STAMP := $(AF3W_VENV)/.installed-stamp
+LOWEST    := $(AF2_VENV)/lower-bounds.txt
+TEST_TOOLS := "pytest>=8" "pytest-mock>=3.12" "pytest-asyncio>=0.23"
+SOURCES   := $(shell find airflow_provider_posthog_recordings -name '*.py' -o -name py.typed)
+WHEEL     := dist/airflow_provider_posthog_recordings-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
+# Run checks from outside the source tree, so that only the installed wheel can be imported.
+OUTSIDE   := $(shell mktemp -d -u /tmp/posthog-provider-check.XXXXXX)
+
+.PHONY: install lint typecheck test test-fast test-airflow3 test-airflow2 check-wheel wheel sdist \
+	demo bench faults clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
@@ -26,10 +43,54 @@ lint: install
 typecheck: install
 	$(BIN)/mypy airflow_provider_posthog_recordings
 
-test: lint typecheck
+# The wheel users would install (pip wheel: no extra build tool needed).
+$(WHEEL): $(STAMP) $(SOURCES) pyproject.toml LICENSE README.md MANIFEST.in
+	rm -rf build dist/*.whl
+	$(BIN)/python -m pip wheel $(PIP_FLAGS) --no-deps -w dist .
+	@test -f $(WHEEL)
+
+wheel: $(WHEEL)
+
+sdist: install
+	$(BIN)/python -m pip install $(PIP_FLAGS) build
+	$(BIN)/python -m build --sdist --outdir dist .
+
+# Airflow 2.11 with exactly the declared lower bounds (scripts/lower_bounds.py reads them
+# from pyproject.toml), from nothing but Python.
+$(AF2_STAMP): pyproject.toml scripts/lower_bounds.py
+	@test -x $(AF2_VENV)/bin/python || $(PYTHON) -m venv $(AF2_VENV)
+	$(PYTHON) scripts/lower_bounds.py > $(LOWEST)
+	$(AF2_VENV)/bin/python -m pip install $(PIP_FLAGS) -r $(LOWEST) $(TEST_TOOLS)
+	@touch $(AF2_STAMP)
+
+$(AF3W_STAMP): pyproject.toml
+	@test -x $(AF3W_VENV)/bin/python || $(PYTHON) -m venv $(AF3W_VENV)
+	$(AF3W_VENV)/bin/python -m pip install $(PIP_FLAGS) "apache-airflow>=3"
+	@touch $(AF3W_STAMP)
+
+# Install the built wheel into both check venvs (the lowest versions pinned by constraint,
+# so a wheel needing more fails here) and check it from outside the source tree.
+check-wheel: $(WHEEL) $(AF2_STAMP) $(AF3W_STAMP)
+	mkdir -p $(OUTSIDE)
+	for venv in $(AF2_VENV) $(AF3W_VENV); do \
+		$$venv/bin/python -m pip uninstall $(PIP_FLAGS) -y airflow-provider-posthog-recordings; \
+		if [ $$venv = $(AF2_VENV) ]; then constraint="-c $(LOWEST)"; else constraint=""; fi; \
+		$$venv/bin/python -m pip install $(PIP_FLAGS) $$constraint $(CURDIR)/$(WHEEL) || exit 1; \
+		(cd $(OUTSIDE) && AIRFLOW_HOME=$(OUTSIDE)/$$venv AIRFLOW__CORE__LOAD_EXAMPLES=False \
+			$(CURDIR)/$$venv/bin/python $(CURDIR)/scripts/check_install.py) || exit 1; \
+	done
+	rm -rf $(OUTSIDE)
+
+test-airflow3: install
 	$(BIN)/python -m pytest -q
 
-# Without the whole-DAG runs (the slowest tests).
+# The suite on the lowest supported versions, without the whole-DAG runs.
+test-airflow2: check-wheel
+	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not dagrun"
+
+test: lint typecheck test-airflow3 test-airflow2
+
+# Without the whole-DAG runs (the slowest tests), on Airflow 3 only.
 test-fast: lint typecheck
 	$(BIN)/python -m pytest -q -m "not dagrun"
 
@@ -43,4 +104,4 @@ faults: install
 	$(BIN)/python -m tests.reliability.run_schedules --schedules 500
 
 clean:
-	rm -rf airflow_home .demo .pytest_cache .ruff_cache .mypy_cache *.egg-info
+	rm -rf airflow_home .demo .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist
