@@ -2,7 +2,8 @@
 
 Run by ``make check-wheel`` with a virtualenv's Python, from outside the source tree, after
 the built wheel was installed there. It checks that:
-- the package is imported from site-packages, not from a source tree;
+- the package is imported from where the wheel was installed (site-packages or a
+  ``pip install --target`` folder), not from the source tree or an editable install;
 - the hook imports and builds its Airflow 2 form when Airflow 2's form classes are there;
 - Airflow's ProvidersManager lists the provider, the ``posthog`` connection type with the
   hook, every connection extra as a form field, and the field behaviour;
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 DIST = "airflow-provider-posthog-recordings"
+SOURCE_TREE = Path(__file__).resolve().parents[1] / "airflow_provider_posthog_recordings"
 
 
 def main() -> None:
@@ -29,10 +31,12 @@ def main() -> None:
     from airflow_provider_posthog_recordings.connection_form import EXTRA_FIELDS
     from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 
-    module_file = Path(sys.modules[PostHogHook.__module__].__file__ or "")
-    assert "site-packages" in module_file.parts, f"hook imported from {module_file}"
+    module_file = Path(sys.modules[PostHogHook.__module__].__file__ or "").resolve()
+    assert not module_file.is_relative_to(SOURCE_TREE), f"hook imported from {module_file}"
     dist = metadata.distribution(DIST)
-    assert not (dist.read_text("direct_url.json") or "").count('"editable": true'), "editable"
+    installed_in = Path(str(dist.locate_file(""))).resolve()
+    assert module_file.is_relative_to(installed_in), f"{module_file} is not {installed_in}"
+    assert '"editable": true' not in (dist.read_text("direct_url.json") or ""), "editable"
     for text in dist.requires or []:
         requirement = Requirement(text)
         if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
