@@ -1,6 +1,10 @@
 # The two commands a new user needs: `make demo` and `make test`.
-# Everything is installed into .venv by these targets; nothing is expected on the machine
-# except Python 3.10+ and make.
+# Everything is installed into virtualenvs by these targets; nothing is expected on the
+# machine except Python 3.10+ and make.
+#
+#   .venv            Airflow 3 (the newest), the package editable, the dev tools
+#   .venv-airflow2   the lowest versions declared in pyproject.toml (Airflow 2.11.0,
+#                    common-compat 1.22.0, requests, pydantic) and the BUILT WHEEL
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +12,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: install lint typecheck test test-fast demo bench faults clean
+AF2_VENV  := .venv-airflow2
+AF2_STAMP := $(AF2_VENV)/.installed-stamp
+LOWEST    := $(AF2_VENV)/lower-bounds.txt
+TEST_TOOLS := "pytest>=8" "pytest-mock>=3.12" "pytest-asyncio>=0.23"
+SOURCES   := $(shell find airflow_provider_posthog_recordings -name '*.py' -o -name py.typed)
+WHEEL     := dist/airflow_provider_posthog_recordings-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
+# Run checks from outside the source tree, so that only the installed wheel can be imported.
+OUTSIDE   := $(shell mktemp -d -u /tmp/posthog-provider-check.XXXXXX)
+
+.PHONY: install lint typecheck test test-fast test-airflow3 test-airflow2 check-wheel wheel sdist \
+	demo bench faults clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
@@ -26,10 +40,54 @@ lint: install
 typecheck: install
 	$(BIN)/mypy airflow_provider_posthog_recordings
 
-test: lint typecheck
+# The wheel users would install (pip wheel: no extra build tool needed).
+$(WHEEL): $(STAMP) $(SOURCES) pyproject.toml LICENSE README.md MANIFEST.in
+	rm -rf build dist/*.whl
+	$(BIN)/python -m pip wheel $(PIP_FLAGS) --no-deps -w dist .
+	@test -f $(WHEEL)
+
+wheel: $(WHEEL)
+
+sdist: install
+	$(BIN)/python -m pip install $(PIP_FLAGS) build
+	$(BIN)/python -m build --sdist --outdir dist .
+
+# Airflow 2.11 with exactly the declared lower bounds (scripts/lower_bounds.py reads them
+# from pyproject.toml), from nothing but Python.
+$(AF2_STAMP): pyproject.toml scripts/lower_bounds.py
+	@test -x $(AF2_VENV)/bin/python || $(PYTHON) -m venv $(AF2_VENV)
+	$(PYTHON) scripts/lower_bounds.py > $(LOWEST)
+	$(AF2_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-compile -r $(LOWEST) $(TEST_TOOLS)
+	@touch $(AF2_STAMP)
+
+# The built wheel, checked from outside the source tree (scripts/check_install.py):
+# - Airflow 2.11.0: pip-installed into .venv-airflow2, the lower bounds pinned by constraint
+#   (a wheel that needs more fails here);
+# - Airflow 3: .venv's Airflow, the wheel pip-installed with --target into a folder that
+#   comes first on sys.path, so the wheel, not .venv's editable install, is what Airflow finds.
+check-wheel: $(WHEEL) $(AF2_STAMP)
+	mkdir -p $(OUTSIDE)
+	$(AF2_VENV)/bin/python -m pip uninstall $(PIP_FLAGS) -y airflow-provider-posthog-recordings
+	$(AF2_VENV)/bin/python -m pip install $(PIP_FLAGS) -c $(LOWEST) $(CURDIR)/$(WHEEL)
+	cd $(OUTSIDE) && AIRFLOW_HOME=$(OUTSIDE)/airflow2 AIRFLOW__CORE__LOAD_EXAMPLES=False \
+		$(CURDIR)/$(AF2_VENV)/bin/python $(CURDIR)/scripts/check_install.py
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps --target $(OUTSIDE)/wheel $(CURDIR)/$(WHEEL)
+	cd $(OUTSIDE) && PYTHONPATH=$(OUTSIDE)/wheel AIRFLOW_HOME=$(OUTSIDE)/airflow3 \
+		AIRFLOW__CORE__LOAD_EXAMPLES=False $(CURDIR)/$(BIN)/python $(CURDIR)/scripts/check_install.py
+	rm -rf $(OUTSIDE)
+
+test-airflow3: install
 	$(BIN)/python -m pytest -q
 
-# Without the whole-DAG runs (the slowest tests).
+# The suite on the lowest supported versions, without the whole-DAG runs.
+test-airflow2: check-wheel
+	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not dagrun"
+
+# Airflow 3 and Airflow 2.11 side by side (both mostly wait on I/O: installs, the emulator).
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-airflow3 test-airflow2
+
+# Without the whole-DAG runs (the slowest tests), on Airflow 3 only.
 test-fast: lint typecheck
 	$(BIN)/python -m pytest -q -m "not dagrun"
 
@@ -49,4 +107,4 @@ faults: install
 	$(BIN)/python -m tests.reliability.run_schedules --schedules 500
 
 clean:
-	rm -rf airflow_home .demo .pytest_cache .ruff_cache .mypy_cache *.egg-info
+	rm -rf airflow_home .demo .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist

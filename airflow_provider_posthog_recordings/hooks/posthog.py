@@ -88,7 +88,7 @@ class PostHogHook(BaseHook):
         """
         from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import BooleanField, FloatField, IntegerField
+        from wtforms import BooleanField, IntegerField, StringField
         from wtforms.validators import NumberRange, Optional
 
         widgets: dict[str, Any] = {}
@@ -96,14 +96,17 @@ class PostHogHook(BaseHook):
             label = lazy_gettext(field.label)
             if field.kind == "boolean":
                 widgets[field.name] = BooleanField(label, description=field.description)
-                continue
-            number_field = IntegerField if field.kind == "integer" else FloatField
-            widgets[field.name] = number_field(
-                label,
-                description=field.description,
-                widget=BS3TextFieldWidget(),
-                validators=[Optional(), NumberRange(min=field.minimum)],
-            )
+            elif field.kind == "integer":
+                widgets[field.name] = IntegerField(
+                    label,
+                    description=field.description,
+                    widget=BS3TextFieldWidget(),
+                    validators=[Optional(), NumberRange(min=field.minimum)],
+                )
+            else:  # Airflow 2 forms have no float field: the hook checks the number
+                widgets[field.name] = StringField(
+                    label, description=field.description, widget=BS3TextFieldWidget()
+                )
         return widgets
 
     @classmethod

@@ -278,7 +278,7 @@ def test_airflow2_form_widgets_match_the_provider_info() -> None:
         bound = widget.bind(form=None, name=name, _meta=_Meta())
         assert str(bound.label.text) == spec["label"]
         assert bound.description == spec["description"]
-        kind = {"BooleanField": "boolean", "IntegerField": "integer", "FloatField": "number"}
+        kind = {"BooleanField": "boolean", "IntegerField": "integer", "StringField": "number"}
         assert kind[type(bound).__name__] in spec["schema"]["type"]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 
 from airflow_provider_posthog_recordings.testing import FAULT_KINDS, PostHogEmulator
 
@@ -115,8 +116,12 @@ def test_slow(emulator: PostHogEmulator, api: Api) -> None:
 
 def test_truncated(emulator: PostHogEmulator, api: Api) -> None:
     emulator.inject("truncated")
-    with pytest.raises(requests.exceptions.RequestException):
-        api.get(LIST)
+    if int(urllib3.__version__.split(".")[0]) >= 2:
+        with pytest.raises(requests.exceptions.RequestException):
+            api.get(LIST)
+    else:  # urllib3 1.x (with requests 2.28) returns the short body without complaint
+        short = api.get(LIST)
+        assert len(short.content) < int(short.headers["Content-Length"])
     assert emulator.requests[-1].status == 200
     assert api.get(LIST).status_code == 200
 

@@ -11,8 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException
-from airflow.sdk.log import redact
+from airflow.providers.common.compat.sdk import AirflowException, redact
 
 from airflow_provider_posthog_recordings.hooks import posthog as hook_module
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
@@ -152,6 +151,9 @@ def test_no_log_xcom_exception_or_template_holds_the_key(
 
     assert random_faults >= 3, world.faults_injected
     texts["xcom_push"] = ti.xcoms
+    # Read stdout and stderr before the control line: Airflow 2's logging also prints it.
+    captured = capsys.readouterr()
+    texts["stdout"], texts["stderr"] = captured.out, captured.err
     # Control: the capture is not masked (even now that the key is registered with the
     # masker), so a leaked key would show.
     logging.getLogger(PROBE).debug("control %s", key)
@@ -160,8 +162,6 @@ def test_no_log_xcom_exception_or_template_holds_the_key(
     texts["log records"] = [
         f"{r.name} {r.levelname} {r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in records
     ]
-    captured = capsys.readouterr()
-    texts["stdout"], texts["stderr"] = captured.out, captured.err
     assert len(records) > 50, "too little was captured: the check would be vacuous"
     _assert_no_key(key, texts)
 

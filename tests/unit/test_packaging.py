@@ -42,7 +42,7 @@ def test_every_dependency_has_a_lower_bound() -> None:
         "apache-airflow==2.11.0",
         "apache-airflow-providers-common-compat==1.22.0",
         "requests==2.28.0",
-        "pydantic==2.0",
+        "pydantic==2.2.0",
     ]
 
 
