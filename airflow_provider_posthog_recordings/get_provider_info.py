@@ -38,17 +38,28 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": INTEGRATION,
                 "python-modules": [
-                    f"{PACKAGE}.operators.recordings",
-                    f"{PACKAGE}.operators.playlists",
+                    f"{PACKAGE}.operators.recording_operators",
+                    f"{PACKAGE}.operators.deletion_operators",
+                    f"{PACKAGE}.operators.playlist_operators",
                 ],
             }
         ],
         "sensors": [
-            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.recordings"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.sensors.recordings_sensor"],
+            }
         ],
         "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.recordings"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    f"{PACKAGE}.triggers.recordings_trigger",
+                    f"{PACKAGE}.triggers.budget_wait_trigger",
+                ],
+            }
         ],
+        "extra-links": [f"{PACKAGE}.operators.playlist_operators.PostHogPlaylistLink"],
         "connection-types": [
             {
                 "hook-class-name": f"{PACKAGE}.hooks.posthog.PostHogHook",

@@ -30,7 +30,7 @@ from airflow_provider_posthog_recordings.operators import (
     PostHogMarkRecordingsViewedOperator,
     PostHogShareRecordingsOperator,
 )
-from airflow_provider_posthog_recordings.sensors.recordings import PostHogRecordingsSensor
+from airflow_provider_posthog_recordings.sensors.recordings_sensor import PostHogRecordingsSensor
 
 try:  # Airflow 3: "@daily" has no data interval unless asked for one
     from airflow.sdk import CronDataIntervalTimetable

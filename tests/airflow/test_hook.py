@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.connection_form import (
     EXTRA_FIELDS,
     HIDDEN_FIELDS,
@@ -236,13 +234,15 @@ def test_every_extra_is_read_and_unset_ones_are_left_out(posthog: Any, monkeypat
 
 
 def test_hourly_budgets_reach_the_client(posthog: Any, monkeypatch: Any) -> None:
-    if "requests_per_hour" not in inspect.signature(PostHogClient).parameters:
-        pytest.skip("PostHogClient has no requests_per_hour argument yet")
     monkeypatch.setenv(
         "AIRFLOW_CONN_POSTHOG_DEFAULT",
         connection_json(posthog, requests_per_hour=1000, list_requests_per_hour=60),
     )
-    assert PostHogHook().get_client().check_access()
+    client = PostHogHook().get_client()
+    assert client.transport.budget.per_hour == 1000
+    assert client.transport.list_budget is not None
+    assert client.transport.list_budget.per_hour == 60
+    assert client.check_access()
 
 
 def test_provider_info_and_hook_describe_the_same_form() -> None:

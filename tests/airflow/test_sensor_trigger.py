@@ -17,8 +17,8 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.query import RecordingsQuery
-from airflow_provider_posthog_recordings.sensors.recordings import PostHogRecordingsSensor
-from airflow_provider_posthog_recordings.triggers.recordings import PostHogRecordingsTrigger
+from airflow_provider_posthog_recordings.sensors.recordings_sensor import PostHogRecordingsSensor
+from airflow_provider_posthog_recordings.triggers.recordings_trigger import PostHogRecordingsTrigger
 
 ERRORS = {
     "date_from": "-1d",
@@ -91,9 +91,8 @@ def test_deferrable_defers_with_a_serialisable_trigger(posthog_conn: Any) -> Non
     assert deferred.value.method_name == "execute_complete"
     assert deferred.value.timeout == timedelta(seconds=600)
     path, kwargs = trigger.serialize()
-    assert (
-        path == "airflow_provider_posthog_recordings.triggers.recordings.PostHogRecordingsTrigger"
-    )
+    module = "airflow_provider_posthog_recordings.triggers.recordings_trigger"
+    assert path == f"{module}.PostHogRecordingsTrigger"
     assert kwargs["min_count"] == 3 and kwargs["poll_interval"] == 30.0
     assert time.time() + 590 < kwargs["end_time"] <= time.time() + 600
     assert kwargs["query"]["console_log_filters"] == ERRORS["console_log_filters"]
@@ -202,7 +201,7 @@ def test_rendered_min_count_text_is_used(posthog_conn: Any) -> None:
 
 
 def test_config_errors_are_the_package_error() -> None:
-    from airflow_provider_posthog_recordings.checks import RecordingsCheck
+    from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
 
     with pytest.raises(PostHogConfigError, match="min_count must be 1 or more"):
         RecordingsCheck(ERRORS, min_count=0)

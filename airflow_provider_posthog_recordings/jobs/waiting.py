@@ -1,4 +1,8 @@
-"""The check behind the recordings sensor and its trigger (no Airflow import)."""
+"""Waiting for recordings: the check behind the sensor and its trigger (no Airflow import).
+
+:class:`RecordingsCheck` lists just enough recordings to decide whether at least
+``min_count`` match, and returns how many matched (at least) and the first ids.
+"""
 
 from __future__ import annotations
 

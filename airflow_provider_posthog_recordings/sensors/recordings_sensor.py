@@ -1,0 +1,146 @@
+"""Sensor that waits for recordings matching a query (optionally deferrable)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+
+from airflow_provider_posthog_recordings.arguments import as_bool, as_int
+from airflow_provider_posthog_recordings.errors import TRANSIENT_ERRORS, PostHogError
+from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
+from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
+from airflow_provider_posthog_recordings.query import RecordingsQuery, query_as_dict
+from airflow_provider_posthog_recordings.triggers.recordings_trigger import PostHogRecordingsTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class PostHogRecordingsSensor(BaseSensorOperator):
+    """Wait until at least ``min_count`` recordings match a query.
+
+    For example, new recordings with console errors since the data interval started::
+
+        PostHogRecordingsSensor(
+            task_id="wait_for_errors",
+            query={"date_from": "{{ data_interval_start }}",
+                   "console_log_filters": [{"key": "level", "type": "log_entry",
+                                            "operator": "exact", "value": ["error"]}]},
+            deferrable=True,
+        )
+
+    Args:
+        query: filters (templated). Give ``date_from``: PostHog's default is 3 days.
+        min_count: how many recordings must match.
+        include_ongoing: count recordings still being recorded (default True).
+        max_ids: at most this many ids are returned.
+        deferrable: wait in the triggerer instead of a worker slot (default: Airflow's
+            ``operators.default_deferrable``).
+        posthog_conn_id: the PostHog connection.
+        poke_interval, timeout, mode: as every sensor. A deferred wait also ends at
+            ``timeout``: the trigger is given that deadline.
+
+    Returns:
+        The matching recording ids (at most ``max_ids``).
+    """
+
+    template_fields: Sequence[str] = ("query", "min_count")
+    template_fields_renderers = {"query": "json"}
+    ui_color = "#f9bd38"
+
+    def __init__(
+        self,
+        *,
+        query: RecordingsQuery | Mapping[str, Any] | None,
+        min_count: int = 1,
+        include_ongoing: bool = True,
+        max_ids: int = 100,
+        posthog_conn_id: str = PostHogHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        # Only assignments here (Airflow's rule): templates render later, so every check and
+        # conversion happens in poke/execute.
+        self.query = query
+        self.min_count = min_count
+        self.include_ongoing = include_ongoing
+        self.max_ids = max_ids
+        self.posthog_conn_id = posthog_conn_id
+        self.deferrable = deferrable
+
+    def _check(self) -> RecordingsCheck:
+        """The check of the rendered arguments (raises PostHogConfigError when invalid)."""
+        query = RecordingsQuery.parse(self.query)
+        if query.date_from is None and not query.session_ids:
+            self.log.warning("The query has no date_from: PostHog only looks at the last 3 days")
+        return RecordingsCheck(
+            query_as_dict(query),
+            as_int(self.min_count, "min_count", minimum=1),
+            as_bool(self.include_ongoing, "include_ongoing"),
+            as_int(self.max_ids, "max_ids"),
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """One check; throttling or a transient server error counts as 'not yet'."""
+        try:
+            check = self._check()
+            client = PostHogHook(posthog_conn_id=self.posthog_conn_id).get_client()
+            result = check.run(client)
+        except TRANSIENT_ERRORS as exc:
+            self.log.warning("PostHog check failed (%s); trying again next poke", exc)
+            return PokeReturnValue(is_done=False)
+        except PostHogError as exc:
+            raise AirflowException(str(exc)) from None
+        self.log.info("%s found (need %d)", result.describe(), check.min_count)
+        return PokeReturnValue(is_done=result.done, xcom_value=result.ids)
+
+    def execute(self, context: Context) -> Any:
+        """Poke once; if not done, wait in the worker or defer to the triggerer."""
+        if not self.deferrable:
+            return super().execute(context)
+        timeout = self.timeout
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        end_time = time.time() + seconds
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
+        check = self._check()
+        self.defer(
+            trigger=PostHogRecordingsTrigger(
+                posthog_conn_id=self.posthog_conn_id,
+                query=dict(check.query) if check.query is not None else None,
+                min_count=check.min_count,
+                include_ongoing=check.include_ongoing,
+                max_ids=check.max_ids,
+                poll_interval=float(self.poke_interval),
+                end_time=end_time,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=seconds),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: return the ids, or fail with the trigger's message."""
+        status = (event or {}).get("status")
+        message = (event or {}).get("message", "no event from the trigger")
+        if status == "timeout":
+            raise AirflowSensorTimeout(f"Waiting for PostHog recordings {message}")
+        if not event or status != "success":
+            raise AirflowException(f"Waiting for PostHog recordings failed: {message}")
+        ids = event.get("recording_ids", [])
+        count = event.get("count", len(ids))
+        self.log.info(
+            "%s%d matching recordings found", "more than " if event.get("more") else "", count
+        )
+        return ids

@@ -1,0 +1,126 @@
+"""Trigger that waits, in Airflow's triggerer, for recordings matching a query."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_posthog_recordings.errors import TRANSIENT_ERRORS, PostHogError
+from airflow_provider_posthog_recordings.jobs.waiting import CheckResult, RecordingsCheck
+
+
+class PostHogRecordingsTrigger(BaseTrigger):
+    """Poll PostHog until at least ``min_count`` recordings match ``query``.
+
+    Each poll runs the blocking HTTP client in a worker thread (``asyncio.to_thread``), so the
+    triggerer's event loop is never blocked. Throttling and transient server errors only
+    delay the next poll; any other error ends the wait with an error event. At ``end_time``
+    the wait ends with a timeout event: the trigger keeps its own deadline because not every
+    runner enforces the deferral's timeout (``dag.test()`` on Airflow 3 does not).
+
+    Args:
+        posthog_conn_id: the PostHog connection.
+        query: the filters as a JSON-able dict of API parameters.
+        min_count: recordings needed.
+        include_ongoing: count recordings still being recorded.
+        max_ids: at most this many ids in the event.
+        poll_interval: seconds between polls.
+        end_time: when to give up, in seconds since the epoch (UTC); None for never.
+
+    Yields:
+        ``{"status": "success", "recording_ids": [...], "count": n, "more": bool}`` (``count``
+        is a lower bound when ``more``), ``{"status": "timeout", "message": "..."}`` or
+        ``{"status": "error", "message": "..."}``.
+    """
+
+    def __init__(
+        self,
+        posthog_conn_id: str,
+        query: dict[str, Any] | None,
+        min_count: int = 1,
+        include_ongoing: bool = True,
+        max_ids: int = 100,
+        poll_interval: float = 60.0,
+        end_time: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.posthog_conn_id = posthog_conn_id
+        self.query = query
+        self.min_count = min_count
+        self.include_ongoing = include_ongoing
+        self.max_ids = max_ids
+        self.poll_interval = poll_interval
+        self.end_time = end_time
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and JSON-able arguments, as the triggerer stores them."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "posthog_conn_id": self.posthog_conn_id,
+                "query": self.query,
+                "min_count": self.min_count,
+                "include_ongoing": self.include_ongoing,
+                "max_ids": self.max_ids,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+            },
+        )
+
+    def _check_once(self) -> CheckResult:
+        from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
+
+        client = PostHogHook(posthog_conn_id=self.posthog_conn_id).get_client()
+        check = RecordingsCheck(self.query, self.min_count, self.include_ongoing, self.max_ids)
+        try:
+            return check.run(client)
+        finally:
+            client.close()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until enough recordings match or the deadline passes; yield one event."""
+        while True:
+            try:
+                result = await asyncio.to_thread(self._check_once)
+            except TRANSIENT_ERRORS as exc:
+                self.log.warning("PostHog check failed (%s); polling again later", exc)
+            except PostHogError as exc:
+                yield TriggerEvent({"status": "error", "message": str(exc)})
+                return
+            except Exception as exc:
+                yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
+                return
+            else:
+                if result.done:
+                    yield TriggerEvent(
+                        {
+                            "status": "success",
+                            "recording_ids": result.ids,
+                            "count": result.matched,
+                            "more": result.more,
+                        }
+                    )
+                    return
+                self.log.info(
+                    "%s found, %d needed; next poll in %ss",
+                    result.describe(),
+                    self.min_count,
+                    self.poll_interval,
+                )
+            wait = self.poll_interval
+            if self.end_time is not None:
+                left = self.end_time - time.time()
+                if left <= 0:
+                    yield TriggerEvent({"status": "timeout", "message": self._timeout_message()})
+                    return
+                wait = min(wait, left)
+            await asyncio.sleep(wait)
+
+    def _timeout_message(self) -> str:
+        return (
+            f"timed out: fewer than {self.min_count} recordings matched before the sensor's timeout"
+        )
