@@ -24,12 +24,12 @@ class ServerConfig:
 
 def _serve(config: ServerConfig, ready: Any, commands: Any) -> None:
     emulator = PostHogEmulator(
-        profile="permissive",  # pinned until the client copes with the cloud profile
+        # PostHog Cloud for a personal key; the newest Cloud when bulk deletes are accepted.
+        profile="cloud_bulk_delete" if config.bulk_mode == "allow" else "cloud",
         latency=config.latency,
-        rate_limits=bool(config.rate_limit),  # only the benchmark's own per-minute limit
+        rate_limits=bool(config.rate_limit),  # the per-minute pace; hours: benchmarks.long_run
         rate_limit_per_hour=0,
         rate_limit_per_minute=config.rate_limit,
-        bulk_mode=config.bulk_mode,
     )
     # Every recording is older than the cutoff: the whole set is the purge's job.
     end = datetime.now(timezone.utc) - timedelta(days=config.older_than_days + 2)
