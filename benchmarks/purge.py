@@ -64,12 +64,14 @@ class Row:
 
 def bound_requests(n: int, bulk_allowed: bool) -> int:
     """Fewest requests: list pages at the largest page, deletes at the bulk cap, one to read
-    the playlists that protect recordings (the job must know them), and one existence check
-    per 500 ids (PostHog answers 204 to a DELETE of anything, and bulk_delete skips silently:
-    exact accounting needs to know what existed just before)."""
+    the playlists that protect recordings (the job must know them), and the existence checks
+    exact accounting needs: one per 500 ids when each DELETE is single (PostHog answers 204 to
+    a DELETE of anything), one before the server has said it takes bulk deletes (whose own
+    counts then say when to look)."""
     per_delete = BULK_DELETE_CAP if bulk_allowed else 1
     listing = max(1, math.ceil(n / PAGE_SIZE))
-    return listing + math.ceil(n / EXISTENCE_BATCH) + math.ceil(n / per_delete) + 1
+    checks = 1 if bulk_allowed else math.ceil(n / EXISTENCE_BATCH)
+    return listing + checks + math.ceil(n / per_delete) + 1
 
 
 def bound_seconds(requests: int, latency: float, per_minute: int | None) -> float:

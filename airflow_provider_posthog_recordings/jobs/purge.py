@@ -601,7 +601,9 @@ def _resume(
     plan: dict[str, Any] = state["plan"]
     ledger = DeletionLedger.from_state(state["ledger"])
     pending: list[Candidate] = [(rid, start) for rid, start in state.get("pending", [])]
-    skip = set(state.get("skip", []))
+    # Deleted and already-gone recordings are not listed again; failed ones and the pending
+    # ones (deleted below, before the listing resumes) are skipped.
+    skip = {rid for rid, _ in pending} | set(ledger.failed_ids)
     resume_from = state.get("resume_from")
     remaining = plan["planned"] - ledger.settled
     log.info(
@@ -727,7 +729,6 @@ def _pause_state(
     """
     unsent_set = set(unsent)
     pending = [candidate for candidate in group if candidate[0] in unsent_set]
-    settled = [rid for rid, _ in group if rid not in unsent_set]
     resume_at = listing_stopped_at
     if resume_at is None:
         try:
@@ -742,5 +743,4 @@ def _pause_state(
         "ledger": ledger.to_state(),
         "pending": [list(candidate) for candidate in pending],
         "resume_from": resume_at,
-        "skip": settled + [rid for rid, _ in pending],
     }

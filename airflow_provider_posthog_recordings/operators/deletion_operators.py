@@ -10,6 +10,7 @@ and converted in ``execute``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 #: Waits for the key's budget up to this long are slept through in the worker.
 DEFAULT_MAX_WAIT_IN_WORKER = 30.0
+#: Largest state (JSON characters) also carried by the trigger.
+MAX_STATE_IN_TRIGGER = 30_000
 
 
 def object_storage_path(path: str) -> Any:
@@ -139,8 +142,12 @@ class PostHogDeletionOperator(PostHogBaseOperator):
             wait_seconds,
             state.get("leg"),
         )
+        # The state goes to the task's next_kwargs (a JSON column). A copy rides in the trigger
+        # (and its event) for dag.test(), which drops next_kwargs, when it is small: trigger
+        # kwargs are encrypted into a TEXT column (64 KB on MySQL).
+        copy = state if len(json.dumps(state)) <= MAX_STATE_IN_TRIGGER else None
         self.defer(
-            trigger=PostHogBudgetWaitTrigger(resume_at=resume_at.isoformat(), state=state),
+            trigger=PostHogBudgetWaitTrigger(resume_at=resume_at.isoformat(), state=copy),
             method_name="execute_resume",
             kwargs={"state": state},
         )

@@ -10,7 +10,7 @@ from benchmarks.purge import bound_requests, bound_seconds, main
 
 
 def test_bound_formulas() -> None:
-    assert bound_requests(1000, bulk_allowed=True) == 2 + 2 + 10 + 1
+    assert bound_requests(1000, bulk_allowed=True) == 2 + 1 + 10 + 1
     assert bound_requests(1000, bulk_allowed=False) == 2 + 2 + 1000 + 1
     assert bound_seconds(10, 0.02, None) == 0.2
     assert bound_seconds(481, 0.0, 240) == 120.0
