@@ -111,7 +111,8 @@ class OutOfBand:
 
 
 class HookedSession(requests.Session):
-    """A requests session that calls ``before(method, url)`` before each request is sent.
+    """A requests session that calls ``before(method, url)`` before each request is sent
+    (``url`` with its query string).
 
     It lets a scenario act at an exact moment of a run (e.g. just before the first
     ``bulk_delete``) without touching the client or the server.
@@ -122,7 +123,8 @@ class HookedSession(requests.Session):
         self._before = before
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        self._before(str(method).upper(), str(url))
+        full = requests.Request(str(method), str(url), params=kwargs.get("params")).prepare()
+        self._before(str(method).upper(), str(full.url))
         return super().request(method, url, *args, **kwargs)
 
 
