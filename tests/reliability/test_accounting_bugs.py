@@ -20,7 +20,7 @@ def test_a_single_delete_that_gives_up_after_acting_is_settled_by_looking(
 ) -> None:
     # Cloud: bulk_delete refused, one DELETE per recording. The first attempt deletes the
     # recording but its answer is lost; the retry meets a 502 and the client gives up.
-    emulator = emulator_factory(profile="cloud", rate_limits=False)
+    emulator = emulator_factory(profile="cloud")
     ids = emulator.seed_recordings(3, days=5, seed=31)
     target = ids[1]
     emulator.inject(first_fault, method="DELETE", path_contains=target)
