@@ -19,6 +19,7 @@ from collections import Counter
 from tests.reliability.schedules import (
     ALL_KINDS,
     DEFAULT_RECORDINGS,
+    EXPLAINED,
     Outcome,
     Schedule,
     run_schedule,
@@ -46,19 +47,24 @@ def main(argv: list[str] | None = None) -> int:
     faults: Counter[str] = Counter()
     events: Counter[str] = Counter()
     failed: list[Outcome] = []
-    wrongful = missed = leaks = unclear = expected = requests = 0
+    profiles: Counter[str] = Counter()
+    known: Counter[str] = Counter()
+    wrongful = missed = miscounted = leaks = unclear = expected = requests = 0
     for index in range(args.schedules):
         seed = args.seed + index
         schedule = Schedule.from_seed(seed, recordings=tuple(args.recordings))
         outcome = run_schedule(schedule)
+        profiles[schedule.profile] += 1
         faults.update(outcome.faults)
         events.update(outcome.events)
         wrongful += len(outcome.wrongful)
         missed += len(outcome.missed)
+        miscounted += len(outcome.miscounted)
         leaks += len(outcome.leaks)
         unclear += len(outcome.unclear)
         expected += outcome.expected
         requests += outcome.requests
+        known.update(set(outcome.known_bugs) - {EXPLAINED})
         if not outcome.ok:
             failed.append(outcome)
             print(f"FAILED {schedule.describe()}\n{outcome.report()}", flush=True)
@@ -76,11 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     other = sum(len(o.other) for o in failed)
     print()
     print(f"Schedules run:                  {args.schedules} (seeds {args.seed}-{last})")
+    print(f"Server profiles:                {dict(sorted(profiles.items()))}")
     print(f"Requests served:                {requests}")
     print(f"Recordings the policy selects:  {expected}")
     print(f"Runs that gave up, then rerun:  {events['gave_up_then_rerun']}")
     print(f"Bulk refused mid-run:           {events['bulk_refused_mid_run']}")
-    print(f"Deleted by someone else:        {events['deleted_out_of_band']}")
+    print(
+        f"Deleted by someone else:        {events['deleted_out_of_band']} (runs: "
+        f"{events['out_of_band_first_delete']} before the first deletion request, "
+        f"{events['out_of_band_after_listing']} right after the listing)"
+    )
     print(f"Dry runs / capped runs:         {events['dry_runs']} / {events['capped_runs']}")
     print("Faults injected by kind:")
     for kind in ALL_KINDS:
@@ -88,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'total':<18} {sum(faults.values()):>7}")
     print(f"Wrongful deletions:             {wrongful}")
     print(f"Missed deletions after rerun:   {missed}")
+    print(f"Miscounted runs (accounting):   {miscounted}")
+    print(
+        f"  of which unattributable (retried request, someone else): "
+        f"{events['unattributable_after_retry']} ids, not counted"
+    )
+    print(f"Schedules meeting a known package bug: {sum(known.values())}")
+    for reason, count in sorted(known.items()):
+        print(f"  {count:>4} x {reason[:110]}")
     print(f"Leaks:                          {leaks}")
     print(f"Unclear errors:                 {unclear}")
     print(f"Other broken invariants:        {other}")

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.testing import FAULT_KINDS
-from tests.reliability.schedules import ALL_KINDS, Schedule, run_schedule
+from tests.reliability.schedules import (
+    ALL_KINDS,
+    EXPLAINED,
+    OUT_OF_BAND_MOMENTS,
+    Schedule,
+    run_schedule,
+)
 
 CI_SEEDS = range(1000, 1040)
 CI_RECORDINGS = (60, 160)
@@ -27,7 +33,14 @@ def test_fault_schedule(seed: int) -> None:
         "python -m tests.reliability.run_schedules --schedules 1 "
         f"--recordings {CI_RECORDINGS[0]} {CI_RECORDINGS[1]} --seed {seed}"
     )
-    assert outcome.ok, f"{schedule.describe()}\n{outcome.report()}\nreplay: {replay}"
+    report = f"{schedule.describe()}\n{outcome.report()}\nreplay: {replay}"
+    if outcome.only_known_bugs:
+        # Whether a schedule meets these bugs depends on thread timing, so a strict xfail per
+        # seed would be flaky; the deterministic reproductions are strict xfails in
+        # tests/reliability/test_accounting_bugs.py.
+        bugs = sorted(set(outcome.known_bugs) - {EXPLAINED})
+        pytest.xfail(f"{'; '.join(bugs)}\n{report}")
+    assert outcome.ok, report
 
 
 def test_schedules_draw_from_every_fault_the_emulator_has() -> None:
@@ -39,12 +52,14 @@ def test_schedules_draw_from_every_fault_the_emulator_has() -> None:
 def test_the_ci_seeds_cover_every_fault_and_scenario() -> None:
     schedules = [Schedule.from_seed(seed, recordings=CI_RECORDINGS) for seed in CI_SEEDS]
     assert set().union(*(s.kinds for s in schedules)) == set(ALL_KINDS)
-    assert {s.bulk_mode for s in schedules} == {"allow", "refuse", "missing"}
+    assert {s.profile for s in schedules} == {"cloud", "cloud_bulk_delete", "self_hosted_legacy"}
+    assert sum(s.profile == "cloud" for s in schedules) >= len(schedules) // 3
+    assert any(s.bulk_mode == "missing" for s in schedules)
     assert any(s.refuse_bulk_at for s in schedules)
-    assert any(s.offset_only for s in schedules) and not all(s.offset_only for s in schedules)
-    assert {s.delete_missing_status for s in schedules} == {204, 404, 500}
-    assert any(s.legacy_bulk_response for s in schedules)
+    assert {s.delete_missing_status for s in schedules} == {None, 404, 500}
     assert any(s.out_of_band for s in schedules) and any(s.out_of_band_kept for s in schedules)
+    for moment in OUT_OF_BAND_MOMENTS:
+        assert any(s.out_of_band and s.out_of_band_at == moment for s in schedules)
     assert any(s.max_retries == 1 for s in schedules)
     assert any(s.shared for s in schedules) and any(s.saved_search for s in schedules)
     assert any(s.cap_first for s in schedules) and any(s.dry_run_first for s in schedules)
@@ -77,6 +92,20 @@ def test_the_runner_sees_a_missed_deletion(mocker: Any) -> None:
     )
     outcome = run_schedule(Schedule.from_seed(1002, recordings=CI_RECORDINGS))
     assert outcome.missed and not outcome.ok
+
+
+def test_the_runner_sees_a_miscounted_deletion(mocker: Any) -> None:
+    from airflow_provider_posthog_recordings.jobs.deletion import DeletionLedger
+
+    real = DeletionLedger.add
+
+    def one_too_many(self: DeletionLedger, result: Any) -> None:
+        real(self, result)
+        self.deleted += 1 if result.deleted else 0
+
+    mocker.patch.object(DeletionLedger, "add", one_too_many)
+    outcome = run_schedule(Schedule.from_seed(1001, recordings=CI_RECORDINGS))
+    assert outcome.miscounted and not outcome.ok and not outcome.wrongful
 
 
 def test_the_runner_sees_a_leak_in_the_logs(mocker: Any) -> None:

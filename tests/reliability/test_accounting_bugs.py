@@ -1,0 +1,35 @@
+"""Deterministic reproductions of the accounting bugs the fault schedules find.
+
+Each is a strict xfail: it fails today because of the package bug in its reason, and turns
+into an unexpected pass (a failure) once the bug is fixed, so the mark must then go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.reliability.schedules import FAILED_NOT_SETTLED
+
+
+@pytest.mark.xfail(strict=True, reason=FAILED_NOT_SETTLED)
+@pytest.mark.parametrize("first_fault", ["drop_after", "truncated"])
+def test_a_single_delete_that_gives_up_after_acting_is_settled_by_looking(
+    emulator_factory: Any, client_for: Any, first_fault: str
+) -> None:
+    # Cloud: bulk_delete refused, one DELETE per recording. The first attempt deletes the
+    # recording but its answer is lost; the retry meets a 502 and the client gives up.
+    emulator = emulator_factory(profile="cloud")
+    ids = emulator.seed_recordings(3, days=5, seed=31)
+    target = ids[1]
+    emulator.inject(first_fault, method="DELETE", path_contains=target)
+    emulator.inject("502", method="DELETE", path_contains=target, times=5)
+    client = client_for(emulator, max_retries=1)
+
+    result = client.delete_recordings(ids)
+
+    assert target in emulator.deleted_ids  # the first attempt did delete it
+    # It is gone: it must not be reported as failed ("still there"), and the count is exact.
+    assert target not in result.failed, result.failed
+    assert result.deleted_count == len(emulator.deleted_ids) == 3
