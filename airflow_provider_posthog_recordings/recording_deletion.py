@@ -152,11 +152,23 @@ class RecordingDeletion(RecordingsReading):
                 return DeleteResult(unsent=group, wait_seconds=wait.wait_seconds)
         result = DeleteResult(already_gone=[rid for rid in group if rid not in existing])
         pending = [rid for rid in group if rid in existing]
+        tried_bulk = False
         while pending:
             if self.bulk.refused(BULK_DELETE):
+                if tried_bulk:
+                    # The check above came before the refused bulk call: look again, since
+                    # a single DELETE answers 204 whether or not the recording still exists.
+                    try:
+                        still = self.existing_recording_ids(pending)
+                    except PostHogBudgetWait as wait:
+                        result.absorb(DeleteResult(unsent=pending, wait_seconds=wait.wait_seconds))
+                        return result
+                    result.already_gone.extend(rid for rid in pending if rid not in still)
+                    pending = [rid for rid in pending if rid in still]
                 for single in map_concurrently(self._delete_one, pending, self.concurrency):
                     result.absorb(single)
                 return _unsent_in_order(result, pending)
+            tried_bulk = True
             # Until the server has said whether it takes bulk deletes, one batch goes alone.
             width = self.concurrency if self.bulk.known(BULK_DELETE) else 1
             batches = list(chunked(pending, self._bulk_delete_cap))[:width]
@@ -224,6 +236,12 @@ class RecordingDeletion(RecordingsReading):
         except (PostHogAPIError, PostHogConnectionError) as exc:
             if isinstance(exc, PostHogAPIError) and exc.status in (401, 403):
                 raise
+            # Given up, but an earlier attempt may have acted: what is gone was deleted (it
+            # existed just before), what is there failed.
+            with self.transport.waiting_allowed():
+                gone = recording_id not in self.existing_recording_ids([recording_id])
+            if gone:
+                return DeleteResult(deleted=[recording_id])
             return DeleteResult(failed={recording_id: str(exc)})
         if answer.status == 404:
             if answer.after_ambiguous:

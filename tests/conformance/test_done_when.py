@@ -157,12 +157,6 @@ def test_others_deleting_before_the_first_bulk_call_are_already_gone(
     _purge_with_others_deleting(emulator, sim, tmp_path, first_bulk_call)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: on Cloud the first bulk_delete is refused (403) and the client falls "
-    "back to single DELETEs on the existence check made before that call; Cloud answers 204 "
-    "for the 3 recordings someone else deleted meanwhile and they are counted deleted",
-)
 def test_on_cloud_others_deleting_before_the_refused_bulk_call_are_already_gone(
     server: Server, sim: SimClock, tmp_path: Path
 ) -> None:

@@ -15,7 +15,6 @@ import pytest
 from airflow_provider_posthog_recordings.testing import FAULT_KINDS
 from tests.reliability.schedules import (
     ALL_KINDS,
-    EXPLAINED,
     OUT_OF_BAND_MOMENTS,
     Schedule,
     run_schedule,
@@ -34,12 +33,6 @@ def test_fault_schedule(seed: int) -> None:
         f"--recordings {CI_RECORDINGS[0]} {CI_RECORDINGS[1]} --seed {seed}"
     )
     report = f"{schedule.describe()}\n{outcome.report()}\nreplay: {replay}"
-    if outcome.only_known_bugs:
-        # Whether a schedule meets these bugs depends on thread timing, so a strict xfail per
-        # seed would be flaky; the deterministic reproductions are strict xfails in
-        # tests/reliability/test_accounting_bugs.py.
-        bugs = sorted(set(outcome.known_bugs) - {EXPLAINED})
-        pytest.xfail(f"{'; '.join(bugs)}\n{report}")
     assert outcome.ok, report
 
 
