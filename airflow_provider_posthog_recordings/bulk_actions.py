@@ -66,8 +66,19 @@ class BulkActions:
         Raises:
             PostHogAuthError: a 403 that names a missing scope.
         """
+        answer, refused = self.try_post(name, path, ids, extra)
+        return None if refused else answer
+
+    def try_post(
+        self, name: str, path: str, ids: list[str], extra: dict[str, Any] | None = None
+    ) -> tuple[Answer | None, bool]:
+        """Like :meth:`post`, but also return the refusal's answer and whether it was refused.
+
+        A refusal that came after an attempt whose answer was lost
+        (``answer.after_ambiguous``) may follow a first attempt that did act.
+        """
         if self.refused(name):
-            return None
+            return None, True
         answer = self._transport.send(
             "POST",
             path,
@@ -77,7 +88,7 @@ class BulkActions:
         if answer.status not in REFUSED_STATUSES:
             with self._lock:
                 self._accepted.add(name)
-            return answer
+            return answer, False
         detail = answer.body.get("detail") if isinstance(answer.body, dict) else None
         if answer.status == 403 and detail and "scope" in str(detail).lower():
             raise self._transport.error(
@@ -94,4 +105,4 @@ class BulkActions:
             self._refused.add(name)
         if answer.status == 404:
             self._on_route_missing()
-        return None
+        return answer, True

@@ -102,6 +102,11 @@ def next_page(
     params.pop("after", None)
     new_items = len(results) - repeated
     step = new_items if new_items > 0 else len(results)
+    limit = sent.params.get("limit", "")
+    if limit.isdigit() and int(limit) > 0:
+        # A page longer than asked for carries items that are not the next ones (a glitch
+        # repeating an earlier answer): the next page is still ``limit`` further on.
+        step = min(step, int(limit))
     params["offset"] = str(int(sent.params.get("offset", "0")) + step)
     return PageRequest(params=params)
 

@@ -177,11 +177,9 @@ class RecordingDeletion(RecordingsReading):
                 lambda batch: self._delete_batch(batch, window_start), batches, width
             )
             unsettled: list[str] = []
-            for batch, outcome in zip(batches, outcomes, strict=True):
-                if outcome is None:  # bulk refused, or the batch was too large: send again
-                    unsettled.extend(batch)
-                else:
-                    result.absorb(outcome)
+            for outcome, resend in outcomes:
+                result.absorb(outcome)
+                unsettled.extend(resend)  # bulk refused, or the batch too large: send again
             pending = unsettled + pending[sent:]
             if result.unsent:
                 result.unsent = list(dict.fromkeys([*result.unsent, *pending]))
@@ -191,16 +189,17 @@ class RecordingDeletion(RecordingsReading):
     def _bulk_delete_accepted(self) -> bool:
         return self.bulk.known(BULK_DELETE) and not self.bulk.refused(BULK_DELETE)
 
-    def _delete_batch(self, batch: list[str], window_start: str) -> DeleteResult | None:
+    def _delete_batch(self, batch: list[str], window_start: str) -> tuple[DeleteResult, list[str]]:
+        """One bulk_delete: its settled result, and the ids to send again another way."""
         try:
-            answer = self.bulk.post(
+            answer, refused = self.bulk.try_post(
                 BULK_DELETE,
                 "session_recordings/bulk_delete/",
                 batch,
                 {"date_from": window_start},
             )
         except PostHogBudgetWait as wait:
-            return DeleteResult(unsent=batch, wait_seconds=wait.wait_seconds)
+            return DeleteResult(unsent=batch, wait_seconds=wait.wait_seconds), []
         except PostHogValidationError:
             if len(batch) <= LEGACY_BULK_DELETE_CAP:
                 raise
@@ -210,16 +209,21 @@ class RecordingDeletion(RecordingsReading):
                 LEGACY_BULK_DELETE_CAP,
             )
             self._bulk_delete_cap = LEGACY_BULK_DELETE_CAP
-            return None
-        if answer is None:
-            return None
+            return DeleteResult(), batch
         with self.transport.waiting_allowed():
+            if refused and answer is not None and answer.after_ambiguous:
+                # Refused on a retry: the lost first attempt may have deleted some.
+                still = self.existing_recording_ids(batch)
+                gone = [rid for rid in batch if rid not in still]
+                return DeleteResult(deleted=gone), [rid for rid in batch if rid in still]
+            if refused or answer is None:
+                return DeleteResult(), batch
             return settle_bulk_delete(
                 batch,
                 answer.body,
                 after_ambiguous=answer.after_ambiguous,
                 look=self.existing_recording_ids,
-            )
+            ), []
 
     def _delete_one(self, recording_id: str) -> DeleteResult:
         path = f"session_recordings/{recording_id}/"

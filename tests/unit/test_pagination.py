@@ -229,3 +229,12 @@ def test_has_next_wins_over_a_next_key() -> None:
 )
 def test_same_origin(url: str, base: str, expected: bool) -> None:
     assert same_origin(url, base) is expected
+
+
+def test_offset_moves_by_the_page_size_when_a_page_is_longer_than_asked() -> None:
+    """Found by the fault suite: a first page that repeated 5 items of an earlier answer
+    (none of them from this listing's previous page) moved the offset by 25, skipping 5."""
+    sent = PageRequest(params={"limit": "20", "offset": "0"})
+    page = {"results": [{"id": f"r{i}"} for i in range(25)], "has_next": True}
+    following = next_page(page, sent, BASE)
+    assert following is not None and following.params["offset"] == "20"
