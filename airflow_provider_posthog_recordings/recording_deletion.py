@@ -212,10 +212,15 @@ class RecordingDeletion(RecordingsReading):
             return DeleteResult(), batch
         with self.transport.waiting_allowed():
             if refused and answer is not None and answer.after_ambiguous:
-                # Refused on a retry: the lost first attempt may have deleted some.
+                # Refused on a retry: the lost first attempt may have acted. A bulk delete
+                # that acted took every id it found, so when some are still there it did
+                # not act, and the ones gone went by someone else's hand.
                 still = self.existing_recording_ids(batch)
                 gone = [rid for rid in batch if rid not in still]
-                return DeleteResult(deleted=gone), [rid for rid in batch if rid in still]
+                resend = [rid for rid in batch if rid in still]
+                if resend:
+                    return DeleteResult(already_gone=gone), resend
+                return DeleteResult(deleted=gone), []
             if refused or answer is None:
                 return DeleteResult(), batch
             return settle_bulk_delete(
