@@ -235,7 +235,8 @@ def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     dag = dagbag.dags["posthog_retention_policy"]
-    dag.get_task("purge_old_recordings").max_wait_in_worker = 0.5
+    purge_task = dag.get_task("purge_old_recordings")
+    monkeypatch.setattr(purge_task, "max_wait_in_worker", 0.5)  # put back after the test
     manifests = []
     for budget in (None, 30):
         with PostHogEmulator(rate_limits=False, clock=lambda: now) as emulator:
