@@ -257,3 +257,46 @@ def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
         manifest.pop("legs")
         manifest.pop("requests")
     assert deferred == uninterrupted
+
+
+@pytest.mark.dagrun
+@pytest.mark.usefixtures("airflow_db")
+def test_daily_retention_with_a_budget_takes_the_backlog_oldest_first(
+    dagbag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three daily runs of the retention DAG, each allowed 40 deletions, on PostHog Cloud for
+    a personal key (bulk deletes refused): the backlog goes oldest first, nothing is deleted or
+    reported twice, and nothing pinned is touched."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    dag = dagbag.dags["posthog_retention_policy"]
+    with PostHogEmulator(clock=lambda: now) as emulator:
+        give_to_airflow(emulator, monkeypatch)
+        ids = emulator.seed_recordings(300, days=60, seed=13, end=now)
+        pinned = sorted(ids)[:15]
+        emulator.create_playlist("Legal hold", pinned=True, recording_ids=pinned)
+        reported: list[str] = []
+        for day in (3, 2, 1):
+            logical_date = now - timedelta(days=day)
+            before = {rid: emulator.recording(rid) for rid in emulator.recording_ids()}
+            deleted_before = set(emulator.deleted_ids)
+            run = dag.test(
+                run_conf={"dry_run": False, "max_deletions_per_run": 40},
+                logical_date=logical_date,
+            )
+            assert str(run.state) == "success", _task_states(run)
+            manifest = _purge_manifest(run)
+            cutoff = _as_utc(run.data_interval_end) - timedelta(days=30)
+            assert manifest["cutoff"] == cutoff.isoformat()
+            selected = sorted(
+                (_start_time(rec), rid)
+                for rid, rec in before.items()
+                if rid not in pinned and _start_time(rec) < cutoff and not rec["ongoing"]
+            )
+            this_run = emulator.deleted_ids - deleted_before
+            assert this_run == {rid for _, rid in selected[:40]}  # the 40 oldest
+            assert manifest["deleted"] == 40 and manifest["already_gone"] == 0
+            assert manifest["backlog"] == len(selected) - 40 > 0
+            assert not set(manifest["deleted_ids"]) & set(reported)  # never reported twice
+            reported += manifest["deleted_ids"]
+        assert len(reported) == len(set(reported)) == 120
+        assert set(pinned) <= emulator.recording_ids()
