@@ -29,3 +29,23 @@ def test_a_single_delete_that_gives_up_after_acting_is_settled_by_looking(
     # It is gone: it must not be reported as failed ("still there"), and the count is exact.
     assert target not in result.failed, result.failed
     assert result.deleted_count == len(emulator.deleted_ids) == 3
+
+
+def test_offset_listing_with_a_repeated_page_skips_nothing(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    """Fault schedule seed 103: a page that repeated items of an earlier answer moved the
+    offset by every row served, so as many recordings were skipped."""
+    emulator = emulator_factory(profile="self_hosted_legacy")
+    ids = set(emulator.seed_recordings(60, days=5, seed=32))
+    client = client_for(emulator, page_size=20)
+    first = {rec.id for rec in client.iter_recordings({"date_from": "-30d"})}
+    assert first == ids
+    # Listing again, the first page also carries items of the earlier listing's last page
+    # (a repeated answer): more rows than the limit.
+    emulator.inject("repeat_items", method="GET", path_contains="/session_recordings/")
+
+    listed = [rec.id for rec in client.iter_recordings({"date_from": "-30d"})]
+
+    assert emulator.faults_injected["repeat_items"] == 1
+    assert set(listed) == ids, f"{len(ids - set(listed))} recordings skipped"
