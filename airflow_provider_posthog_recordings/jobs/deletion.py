@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import IO, Any, Protocol
@@ -44,6 +45,29 @@ class JobOutcome:
     def paused(self) -> bool:
         """Whether the run waits for the budget and must be resumed."""
         return self.wait_seconds is not None
+
+
+def run_leg(
+    client: PostHogClient, state: dict[str, Any] | None, leg: Callable[[], JobOutcome]
+) -> tuple[JobOutcome, int]:
+    """Run one leg of a deleting job with what the legs before it knew.
+
+    The client takes over the earlier leg's view of the key's budget and of the refused bulk
+    actions (a resumed task runs in a new process); a paused leg's state carries them on,
+    with the requests of the run so far.
+
+    Returns:
+        The leg's outcome, and the requests of the whole run up to its end.
+    """
+    client.take_over((state or {}).get("carried"))
+    spent = int((state or {}).get("requests", 0))
+    before = client.request_count
+    outcome = leg()
+    requests = spent + client.request_count - before
+    if outcome.state is not None:
+        outcome.state["carried"] = client.carried_state()
+        outcome.state["requests"] = requests
+    return outcome, requests
 
 
 def check_deletion_cap(candidates: int, max_deletions: int | None, what: str) -> None:

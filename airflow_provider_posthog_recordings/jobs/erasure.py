@@ -29,6 +29,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     Progress,
     check_deletion_cap,
     delete_group,
+    run_leg,
 )
 from airflow_provider_posthog_recordings.query import RecordingsQuery, widest_window_start
 
@@ -79,14 +80,8 @@ def run(
         PostHogConfigError: nothing to delete, or more than ``max_deletions``.
         PostHogError: some recordings could not be deleted, or some are left afterwards.
     """
-    spent = int((state or {}).get("requests", 0))
-    before = client.request_count
-    outcome = _run(client, settings, state)
-    requests = spent + client.request_count - before
-    if outcome.state is not None:
-        outcome.state["carried"] = client.carried_state()
-        outcome.state["requests"] = requests
-    elif not outcome.manifest.get("dry_run"):
+    outcome, requests = run_leg(client, state, lambda: _run(client, settings, state))
+    if outcome.state is None and not outcome.manifest.get("dry_run"):
         outcome.manifest["requests"] = requests
     return outcome
 
@@ -98,7 +93,6 @@ def _run(
     leg = int((state or {}).get("leg", 0)) + 1
     if settings.record is not None:
         settings.record.leg = leg
-    client.take_over((state or {}).get("carried"))
     if not state or "manifest" not in state:
         ids = list(dict.fromkeys(settings.recording_ids))
         if not ids and not people:

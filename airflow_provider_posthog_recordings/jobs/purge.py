@@ -51,6 +51,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     Progress,
     check_deletion_cap,
     delete_group,
+    run_leg,
 )
 from airflow_provider_posthog_recordings.models import Playlist, Recording, as_utc
 from airflow_provider_posthog_recordings.query import (
@@ -440,12 +441,9 @@ class _Lister:
     def _decide(
         self, policy: RetentionPolicy, protection: Protection, recording: Recording
     ) -> Decision:
-        decision = policy.decide(recording)
-        if not decision.delete and not policy.needs_sharing_check(recording):
-            return decision
-        shared = None
-        if policy.needs_sharing_check(recording):
-            shared = self.client.get_sharing(recording.id).enabled
+        if not policy.decide(recording, shared=False).delete:
+            return policy.decide(recording)  # kept for a reason that needs no request
+        shared = self.client.get_sharing(recording.id).enabled if policy.keep_shared else None
         protected = protection.holds_by_lookup(self.client, recording.id)
         return policy.decide(recording, shared=shared, protected=protected)
 
@@ -471,25 +469,25 @@ def run(
     check_settings(settings, cutoff)
     state = dict(state or {})
     leg = int(state.get("leg", 0)) + 1
-    requests = int(state.get("requests", 0))
-    requests_before = client.request_count
     if settings.record is not None:
         settings.record.leg = leg
-    client.take_over(state.get("carried"))
-    try:
-        if "plan" in state:
-            outcome = _resume(client, settings, cutoff, state, leg, requests_before)
-        else:
-            outcome = _plan_and_delete(client, settings, cutoff, leg, requests, requests_before)
-    except PostHogBudgetWait as wait:
-        # While planning (nothing deleted in this leg): plan again after the wait.
-        log.info(
-            "The key's budget is spent while listing; planning again in %.0f s", wait.wait_seconds
-        )
-        paused = {"leg": leg, "requests": requests + client.request_count - requests_before}
-        outcome = JobOutcome({"paused": True}, wait.wait_seconds, paused)
-    if outcome.state is not None:
-        outcome.state["carried"] = client.carried_state()
+
+    def one_leg() -> JobOutcome:
+        try:
+            if "plan" in state:
+                return _resume(client, settings, cutoff, state, leg)
+            return _plan_and_delete(client, settings, cutoff, leg)
+        except PostHogBudgetWait as wait:
+            # While planning (nothing deleted in this leg): plan again after the wait.
+            log.info(
+                "The key's budget is spent while listing; planning again in %.0f s",
+                wait.wait_seconds,
+            )
+            return JobOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
+
+    outcome, requests = run_leg(client, state, one_leg)
+    if outcome.state is None:
+        outcome.manifest["requests"] = requests
     return outcome
 
 
@@ -498,8 +496,6 @@ def _plan_and_delete(
     settings: PurgeSettings,
     cutoff: datetime,
     leg: int,
-    requests: int,
-    requests_before: int,
 ) -> JobOutcome:
     max_deletions = settings.max_deletions
     log.info(
@@ -561,15 +557,12 @@ def _plan_and_delete(
                 "failed": 0,
                 "would_delete_ids": sample,
                 "ids_truncated": planned > len(sample),
-                "requests": requests + client.request_count - requests_before,
                 "legs": leg,
             }
             return JobOutcome(manifest)
         ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
         source = itertools.islice(iter(spill), planned)
-        return _delete(
-            client, settings, cutoff, plan, ledger, source, leg, requests, requests_before
-        )
+        return _delete(client, settings, cutoff, plan, ledger, source, leg)
     finally:
         spill.close()
 
@@ -596,7 +589,6 @@ def _resume(
     cutoff: datetime,
     state: dict[str, Any],
     leg: int,
-    requests_before: int,
 ) -> JobOutcome:
     plan: dict[str, Any] = state["plan"]
     ledger = DeletionLedger.from_state(state["ledger"])
@@ -632,8 +624,6 @@ def _resume(
         ledger,
         source,
         leg,
-        int(state["requests"]),
-        requests_before,
         resume_from,
     )
 
@@ -646,8 +636,6 @@ def _delete(
     ledger: DeletionLedger,
     source: Iterator[Candidate],
     leg: int,
-    requests: int,
-    requests_before: int,
     resume_from: str | None = None,
 ) -> JobOutcome:
     window_start = purge_query(settings, cutoff).date_from
@@ -679,7 +667,6 @@ def _delete(
                 leg,
                 None if listing_wait is None else resume_from,
             )
-            state["requests"] = requests + client.request_count - requests_before
             log.info(
                 "The key's budget allows the next request in %.0f s: pausing after %d of %d "
                 "planned deletions",
@@ -694,7 +681,6 @@ def _delete(
         **plan,
         **ledger.summary(),
         "backlog": plan["candidates"] - plan["planned"],
-        "requests": requests + client.request_count - requests_before,
         "legs": leg,
     }
     return JobOutcome(manifest)
