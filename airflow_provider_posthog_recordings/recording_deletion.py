@@ -144,27 +144,19 @@ class RecordingDeletion(RecordingsReading):
     def _delete_group(self, group: list[str], window_start: str) -> DeleteResult:
         if self._bulk_delete_accepted():
             # bulk_delete's own answer says what it skipped; skips are settled by looking.
-            existing = set(group)
+            pending, result = list(group), DeleteResult()
         else:
-            try:
-                existing = self.existing_recording_ids(group)
-            except PostHogBudgetWait as wait:
-                return DeleteResult(unsent=group, wait_seconds=wait.wait_seconds)
-        result = DeleteResult(already_gone=[rid for rid in group if rid not in existing])
-        pending = [rid for rid in group if rid in existing]
+            pending, result = self._split_by_existence(group)
         tried_bulk = False
         while pending:
             if self.bulk.refused(BULK_DELETE):
                 if tried_bulk:
                     # The check above came before the refused bulk call: look again, since
                     # a single DELETE answers 204 whether or not the recording still exists.
-                    try:
-                        still = self.existing_recording_ids(pending)
-                    except PostHogBudgetWait as wait:
-                        result.absorb(DeleteResult(unsent=pending, wait_seconds=wait.wait_seconds))
+                    pending, checked = self._split_by_existence(pending)
+                    result.absorb(checked)
+                    if checked.unsent:
                         return result
-                    result.already_gone.extend(rid for rid in pending if rid not in still)
-                    pending = [rid for rid in pending if rid in still]
                 for single in map_concurrently(self._delete_one, pending, self.concurrency):
                     result.absorb(single)
                 return _unsent_in_order(result, pending)
@@ -185,6 +177,16 @@ class RecordingDeletion(RecordingsReading):
                 result.unsent = list(dict.fromkeys([*result.unsent, *pending]))
                 return result
         return result
+
+    def _split_by_existence(self, ids: list[str]) -> tuple[list[str], DeleteResult]:
+        """The ids that exist now, and a result holding the others as already gone (or every
+        id as unsent, when the budget allows no look now)."""
+        try:
+            existing = self.existing_recording_ids(ids)
+        except PostHogBudgetWait as wait:
+            return [], DeleteResult(unsent=list(ids), wait_seconds=wait.wait_seconds)
+        gone = [rid for rid in ids if rid not in existing]
+        return [rid for rid in ids if rid in existing], DeleteResult(already_gone=gone)
 
     def _bulk_delete_accepted(self) -> bool:
         return self.bulk.known(BULK_DELETE) and not self.bulk.refused(BULK_DELETE)
@@ -245,23 +247,25 @@ class RecordingDeletion(RecordingsReading):
         except (PostHogAPIError, PostHogConnectionError) as exc:
             if isinstance(exc, PostHogAPIError) and exc.status in (401, 403):
                 raise
-            # Given up, but an earlier attempt may have acted: what is gone was deleted (it
-            # existed just before), what is there failed.
-            with self.transport.waiting_allowed():
-                gone = recording_id not in self.existing_recording_ids([recording_id])
-            if gone:
-                return DeleteResult(deleted=[recording_id])
-            return DeleteResult(failed={recording_id: str(exc)})
+            # Given up, but an earlier attempt may have acted.
+            return self._settle_by_looking(recording_id, str(exc))
         if answer.status == 404:
             if answer.after_ambiguous:
                 return DeleteResult(deleted=[recording_id])
             return DeleteResult(already_gone=[recording_id])
-        # A 500 is often final (recording_api_failure): look instead of retrying.
-        with self.transport.waiting_allowed():
-            still_there = answer.status == 500 and bool(self.existing_recording_ids([recording_id]))
-        if still_there:
+        if answer.status == 500:
+            # Often final (recording_api_failure): look instead of retrying.
             error = self.transport.error(500, "DELETE", self.transport.url(path)[1], answer.body)
-            return DeleteResult(failed={recording_id: str(error)})
+            return self._settle_by_looking(recording_id, str(error))
+        return DeleteResult(deleted=[recording_id])
+
+    def _settle_by_looking(self, recording_id: str, failure: str) -> DeleteResult:
+        """After a DELETE that may or may not have acted: gone is deleted (it existed just
+        before), still there is failed with ``failure``."""
+        with self.transport.waiting_allowed():
+            still_there = recording_id in self.existing_recording_ids([recording_id])
+        if still_there:
+            return DeleteResult(failed={recording_id: failure})
         return DeleteResult(deleted=[recording_id])
 
 
