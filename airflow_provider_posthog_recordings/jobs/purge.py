@@ -465,9 +465,10 @@ def run(
         PostHogConfigError: bad settings, an unknown protected playlist, or more candidates
             than ``max_deletions`` (in which case nothing was deleted).
     """
+    state = dict(state or {})
+    settings.reference = carried_reference(state, settings.reference)
     cutoff = compute_cutoff(settings.reference, settings.older_than_days)
     check_settings(settings, cutoff)
-    state = dict(state or {})
     leg = int(state.get("leg", 0)) + 1
     if settings.record is not None:
         settings.record.leg = leg
@@ -488,7 +489,25 @@ def run(
     outcome, requests = run_leg(client, state, one_leg)
     if outcome.state is None:
         outcome.manifest["requests"] = requests
+    else:
+        outcome.state["reference"] = as_utc(settings.reference).isoformat()
     return outcome
+
+
+def carried_reference(state: Mapping[str, Any] | None, reference: datetime) -> datetime:
+    """The run's reference instant: the one the first leg used, when ``state`` carries it.
+
+    Every leg of a run decides with the first leg's cutoff, whatever the clock or the
+    context says when it resumes (a resumed leg that took a later cutoff could delete
+    recordings younger than the cutoff the manifest reports).
+    """
+    carried = (state or {}).get("reference")
+    if carried is None:
+        return as_utc(reference)
+    fixed = as_utc(datetime.fromisoformat(str(carried)))
+    if fixed != as_utc(reference):
+        log.info("Resumed leg keeps the run's reference %s (not %s)", fixed, reference)
+    return fixed
 
 
 def _plan_and_delete(

@@ -61,12 +61,21 @@ class PostHogBaseOperator(BaseOperator):
 
 
 def run_reference_time(context: Context | dict[str, Any]) -> datetime:
-    """The run's ``data_interval_end`` (or logical date), else now: aware UTC.
+    """The instant a run's time-dependent decisions are taken from: aware UTC.
 
-    Using the data interval keeps reruns and backfills deterministic.
+    In order: the run's ``data_interval_end``, its ``logical_date``, then the DAG run's
+    ``run_after`` (Airflow 3's manual runs have neither of the first two, and ``run_after``
+    stays the same across retries and deferrals). The clock is read only when the context
+    has no run at all (a job called outside Airflow); a deferring job then carries the
+    instant in its state, so no later leg reads the clock again.
     """
     for key in ("data_interval_end", "logical_date"):
-        value = context.get(key) if hasattr(context, "get") else None
+        value = context.get(key)
+        if isinstance(value, datetime):
+            return as_utc(value)
+    dag_run = context.get("dag_run")
+    for attribute in ("run_after", "data_interval_end", "logical_date", "execution_date"):
+        value = getattr(dag_run, attribute, None)
         if isinstance(value, datetime):
             return as_utc(value)
     return datetime.now(timezone.utc)

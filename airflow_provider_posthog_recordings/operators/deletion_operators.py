@@ -220,11 +220,13 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         self.keep_shared = keep_shared
         self.query = query
 
-    def settings(self, context: Context) -> purge.PurgeSettings:
-        """The job's settings from the rendered arguments."""
+    def settings(
+        self, context: Context, state: Mapping[str, Any] | None = None
+    ) -> purge.PurgeSettings:
+        """The job's settings from the rendered arguments (a resumed leg: the run's cutoff)."""
         settings = purge.PurgeSettings(
             older_than_days=purge.validate_older_than_days(self.older_than_days),
-            reference=run_reference_time(context),
+            reference=purge.carried_reference(state, run_reference_time(context)),
             dry_run=as_bool(self.dry_run, "dry_run"),
             max_deletions=as_optional_int(self.max_deletions, "max_deletions"),
             max_deletions_per_run=as_optional_int(
@@ -244,7 +246,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         return settings
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
-        settings = self.settings(context)
+        settings = self.settings(context, state)
         outcome = purge.run(self._client(), settings, state)
         if outcome.paused and outcome.state is not None:
             self.defer_for_budget(outcome.wait_seconds or 0.0, outcome.state)

@@ -199,3 +199,88 @@ def test_resume_without_state_fails_clearly(cloud_conn: Any) -> None:
     with pytest.raises(AirflowException, match="without the state"):
         op.execute_resume({}, event={"status": "resume"})
     assert cloud_conn.request_count == 0
+
+
+class _DagRun:
+    """What Airflow 3 puts in a manual run's context: no data interval, a fixed run_after."""
+
+    def __init__(self, run_after: datetime) -> None:
+        self.run_after = run_after
+        self.data_interval_end = None
+        self.logical_date = None
+
+
+def test_a_manual_run_takes_its_reference_from_run_after() -> None:
+    from airflow_provider_posthog_recordings.operators.base import run_reference_time
+
+    run_after = datetime(2026, 3, 4, 5, 6, tzinfo=timezone.utc)
+    manual = {"data_interval_end": None, "logical_date": None, "dag_run": _DagRun(run_after)}
+    assert run_reference_time(manual) == run_after
+    assert run_reference_time({"data_interval_end": START, "dag_run": _DagRun(run_after)}) == START
+
+
+@pytest.mark.usefixtures("fast_windows")
+def test_resumed_legs_keep_the_first_legs_cutoff(
+    emulator_factory: Any, monkeypatch: Any, no_sleep: Any, tmp_path: Path
+) -> None:
+    """The drift seen on a real deployment: each resumed leg read a later 'now'.
+
+    Every leg here is given a context two days later than the leg before (as a clock read per
+    leg gave on a long manual purge). Between legs someone else deletes planned candidates,
+    and recordings are planted just after the first cutoff: none of them may be deleted, and
+    every part of the deletion record carries the one cutoff the manifest reports.
+    """
+    server = emulator_factory(profile="cloud", rate_limits=False, clock=lambda: START)
+    server.seed_recordings(80, days=40, seed=47, end=START)
+    cutoff = START - 10 * DAY
+    planted = [
+        server.add_recording(start_time=cutoff + timedelta(hours=h), end_time=None)["id"]
+        for h in (0, 1, 5, 20)
+    ]
+    young = set(planted) | {rid for rid in server.recording_ids() if _start(server, rid) >= cutoff}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server, requests_per_minute=12)
+    )
+    op = PostHogPurgeRecordingsOperator(
+        task_id="purge",
+        older_than_days=10,
+        max_deletions=500,
+        deferrable=True,
+        max_wait_in_worker=0.5,
+        deletion_record_path=str(tmp_path),
+    )
+    context: dict[str, Any] = {"data_interval_end": START, "run_id": "manual__drift"}
+    legs = 0
+    try:
+        manifest = op.execute(context)
+    except TaskDeferred as first:
+        pending = first
+        while True:
+            legs += 1
+            # Someone else deletes two planned candidates; more young recordings appear.
+            for rid in (pending.kwargs or {})["state"].get("pending", [])[-2:]:
+                server.delete_recording(rid[0])
+            planted.append(server.add_recording(start_time=cutoff + timedelta(minutes=legs))["id"])
+            young.add(planted[-1])
+            context = {**context, "data_interval_end": START + 2 * legs * DAY}
+            time.sleep(3.1)  # the key's (scaled) minute
+            try:
+                manifest = op.execute_resume(context, event={"status": "resume"}, **pending.kwargs)
+                break
+            except TaskDeferred as again:
+                pending = again
+    assert legs >= 2
+    assert manifest["cutoff"] == cutoff.isoformat()
+    deleted_here = set(_deletes(server))
+    assert not deleted_here & young, "a leg deleted recordings younger than the cutoff"
+    assert all(_start(server, rid) >= cutoff for rid in young if rid in server.recording_ids())
+    record = read_deletion_record(tmp_path, "manual__drift")
+    assert {line["cutoff"] for line in record} == {cutoff.isoformat()}
+    assert {line["recording_id"] for line in record if line["outcome"] == "deleted"} <= (
+        deleted_here
+    )
+
+
+def _start(server: Any, rid: str) -> datetime:
+    rec = server.recording(rid)
+    return datetime.fromisoformat(rec["start_time"].replace("Z", "+00:00"))
