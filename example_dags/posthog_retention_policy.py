@@ -29,7 +29,7 @@ key's budget together. With a pool of N slots, give each task's connection 1/N o
 | param | default | meaning |
 |---|---|---|
 | `older_than_days` | 30 | the retention period in days (at least 1) |
-| `dry_run` | `true` | only report what would be deleted |
+| `report_only` | `true` | only report what would be deleted |
 | `max_deletions` | 100000 | typo guard: if more match, fail before deleting anything |
 | `max_deletions_per_run` | 1000 | per-run budget: the oldest this many go, the rest later |
 | `deletion_record_path` | `""` | folder for the record of deleted ids (empty: none) |
@@ -38,9 +38,9 @@ key's budget together. With a pool of N slots, give each task's connection 1/N o
 through Airflow's `ObjectStoragePath`): every deleted id is written there as JSON lines
 with the run id, the cutoff, the policy and the time of its batch.
 
-The default is a dry run: check the `report` task's log, then trigger a real run with
-`{"dry_run": false}` (for example
-`airflow dags trigger posthog_retention_policy -c '{"dry_run": false}'`), or set the
+The default is a report-only run: check the `report` task's log, then trigger a real run with
+`{"report_only": false}` (for example
+`airflow dags trigger posthog_retention_policy -c '{"report_only": false}'`), or set the
 param's default to `False` once you trust the policy.
 
 The `purge_old_recordings` task returns a small manifest (counts, kept by reason, the
@@ -75,7 +75,7 @@ with DAG(
         "older_than_days": Param(
             30, type="integer", minimum=1, description="Retention period in days"
         ),
-        "dry_run": Param(True, type="boolean", description="Report only, delete nothing"),
+        "report_only": Param(True, type="boolean", description="Report only, delete nothing"),
         "max_deletions": Param(
             100_000,
             type="integer",
@@ -100,7 +100,7 @@ with DAG(
         task_id="purge_old_recordings",
         posthog_conn_id="posthog_default",
         older_than_days="{{ params.older_than_days }}",
-        dry_run="{{ params.dry_run }}",
+        report_only="{{ params.report_only }}",
         max_deletions="{{ params.max_deletions }}",
         max_deletions_per_run="{{ params.max_deletions_per_run }}",
         deletion_record_path="{{ params.deletion_record_path or '' }}",
@@ -112,9 +112,9 @@ with DAG(
     @task
     def report(manifest: dict[str, Any]) -> dict[str, Any]:
         """Log a short report of the purge; return its counts (no ids)."""
-        dry_run = manifest.get("dry_run", False)
+        report_only = manifest.get("report_only", False)
         summary = {
-            "dry_run": dry_run,
+            "report_only": report_only,
             "cutoff": manifest.get("cutoff"),
             "older_than_days": manifest.get("older_than_days"),
             "listed": manifest.get("listed", 0),
@@ -129,12 +129,12 @@ with DAG(
             "requests": manifest.get("requests"),
             "legs": manifest.get("legs"),
         }
-        verb = "would delete" if dry_run else "deleted"
-        count = summary["planned"] if dry_run else summary["deleted"]
+        verb = "would delete" if report_only else "deleted"
+        count = summary["planned"] if report_only else summary["deleted"]
         log.info(
             "Retention %s: recordings started before %s (%s days): %s %d of %d listed "
             "(backlog for later runs: %d); kept %s; protected playlists %s; %s API requests",
-            "DRY RUN" if dry_run else "purge",
+            "DRY RUN" if report_only else "purge",
             summary["cutoff"],
             summary["older_than_days"],
             verb,

@@ -9,9 +9,10 @@
 2. prepares an Airflow home in ``airflow_home/`` (SQLite, no example DAGs, the DAGs folder
    ``example_dags/``) and runs ``airflow db migrate``; the emulator is given to Airflow as
    the ``posthog_default`` connection through ``AIRFLOW_CONN_POSTHOG_DEFAULT``;
-3. runs ``airflow dags test`` on the retention DAG (a dry run, then a real run with a per-run
-   budget: the oldest candidates go, the rest is the backlog of later runs), on the playlist
-   curation DAG (two saved searches) and on the GDPR erasure DAG (one person's recordings);
+3. runs ``airflow dags test`` on the retention DAG (a report-only run, then a real run
+   with a per-run budget: the oldest candidates go, the rest is the backlog of later
+   runs), on the playlist curation DAG (two saved searches) and on the GDPR erasure DAG
+   (one person's recordings);
 4. after each step reads the emulator's state back over HTTP and checks it against the
    retention rule (:class:`RetentionPolicy`, the package's own), then prints a summary with
    what the backlog costs in the key's budget.
@@ -77,9 +78,9 @@ MAX_DELETIONS = 5000  # the typo guard on the number of candidates: above the ~1
 # Every request of the demo, with the one key (measured on this seed; the emulator counts
 # all processes together against 240/minute and 1,200/hour):
 #   the demo's snapshots: 8 each (6 pages of 500 recordings, the playlists, the pinned
-#     playlist's items) before and after each of the dry run, the purge and the erasure
+#     playlist's items) before and after each of the report-only run, the purge and the erasure
 #     (4 snapshots), and 1 to read the playlists after the curation            33
-#   retention dry run: the pinned playlist and its items, 5 pages of candidates  7
+#   retention report-only run: the pinned playlist and its items, 5 pages of candidates  7
 #   retention real run: those 7, a check after deleting, 1 bulk_delete refused
 #     (403: the client falls back to single deletes), 150 DELETEs             159
 #   curation: per playlist, a search by name and a create                        4
@@ -605,11 +606,11 @@ def check_key_use(use: KeyUse, refused_allowed: int = 0) -> None:
 # ---------------------------------------------------------------- the demo
 
 
-def real_conf(*, dry_run: bool) -> dict[str, Any]:
+def real_conf(*, report_only: bool) -> dict[str, Any]:
     """The retention DAG's run conf: the demo's period, typo guard and per-run budget."""
     return {
         "older_than_days": OLDER_THAN_DAYS,
-        "dry_run": dry_run,
+        "report_only": report_only,
         "max_deletions": MAX_DELETIONS,
         "max_deletions_per_run": MAX_DELETIONS_PER_RUN,
     }
@@ -666,22 +667,27 @@ def run_demo(children: Children) -> None:
         run_airflow(children, env, "db", "migrate")
         result["text"] = f"ok: {AIRFLOW_HOME.relative_to(ROOT)}/airflow.db"
 
-    dry_conf = real_conf(dry_run=True)
-    title = f"Retention DAG, dry run ({OLDER_THAN_DAYS} days)"
+    dry_conf = real_conf(report_only=True)
+    title = f"Retention DAG, report-only run ({OLDER_THAN_DAYS} days)"
     with timings.step(3, total_steps, title) as result:
         output = dags_test(children, env, RETENTION_DAG, dry_conf)
         dry = manifest_from(output)
-        check_key_use(api.add_run("retention, dry run", output, dry["requests"], counted=True))
+        check_key_use(
+            api.add_run("retention, report-only run", output, dry["requests"], counted=True)
+        )
         after_dry = snapshot(client)
         candidates, kept = verdicts(after_dry, datetime.fromisoformat(dry["cutoff"]))
-        check(dry["dry_run"] is True, "the dry run's manifest says it was not a dry run")
+        check(
+            dry["report_only"] is True,
+            "the report-only run's manifest says it was not a report-only run",
+        )
         check(
             after_dry.recordings.keys() == before.recordings.keys(),
-            "the dry run deleted recordings",
+            "the report-only run deleted recordings",
         )
         check(
             dry["candidates"] == len(candidates),
-            f"the dry run found {dry['candidates']} candidates, the rule {len(candidates)}",
+            f"the report-only run found {dry['candidates']} candidates, the rule {len(candidates)}",
         )
         result["text"] = (
             f"{num(dry['candidates'])} candidates, would delete {num(dry['planned'])}, deleted none"
@@ -689,7 +695,7 @@ def run_demo(children: Children) -> None:
 
     title = f"Retention DAG, for real (budget {MAX_DELETIONS_PER_RUN})"
     with timings.step(4, total_steps, title) as result:
-        output = dags_test(children, env, RETENTION_DAG, real_conf(dry_run=False))
+        output = dags_test(children, env, RETENTION_DAG, real_conf(report_only=False))
         real = manifest_from(output)
         # One refused bulk_delete: the client then deletes one recording per request.
         use = api.add_run("retention, real run", output, real["requests"], counted=True)
@@ -803,14 +809,14 @@ def print_summary(r: Results) -> None:
     say(f"  PostHog:  emulator profile {PROFILE!r}: {PROFILE_TEXT}")
     say(f"  Retention policy: delete recordings started before {cutoff:%Y-%m-%d %H:%M} UTC")
     say(f"  ({OLDER_THAN_DAYS} days before the run), keep pinned playlists' recordings")
-    say(f"  Run conf: {json.dumps(real_conf(dry_run=False))}")
+    say(f"  Run conf: {json.dumps(real_conf(report_only=False))}")
     say()
     say(f"  {'recordings':<36}{'before':>9}{'at the end':>12}")
     say(f"  {'all':<36}{num(len(r.before.recordings)):>9}{num(len(r.after.recordings)):>12}")
     say(f"  {'older than the cutoff':<36}{num(older[0]):>9}{num(older[1]):>12}")
     say()
     say(
-        f"  Dry run:  {num(r.dry['candidates'])} candidates, would delete "
+        f"  Report-only run:  {num(r.dry['candidates'])} candidates, would delete "
         f"{num(r.dry['planned'])} this run, deleted 0"
     )
     say(

@@ -79,7 +79,7 @@ def check_deletion_cap(candidates: int, max_deletions: int | None, what: str) ->
     if max_deletions is not None and candidates > max_deletions:
         raise PostHogConfigError(
             f"{candidates} recordings match {what} but max_deletions is {max_deletions}: "
-            "nothing was deleted. Check with dry_run=True, then raise max_deletions (e.g. "
+            "nothing was deleted. Check with report_only=True, then raise max_deletions (e.g. "
             f"max_deletions={candidates}) or set it to None to lift the cap"
         )
 

@@ -43,7 +43,7 @@ class ErasureSettings:
     Attributes:
         recording_ids: these recordings.
         distinct_ids: and every recording of these distinct ids.
-        dry_run: report what would be deleted, delete nothing.
+        report_only: report what would be deleted, delete nothing.
         max_deletions: refuse to delete anything when more would go (None: no cap).
         manifest_ids: how many ids the manifest lists at most.
         record: where to write every deleted id (None: no durable record).
@@ -51,7 +51,7 @@ class ErasureSettings:
 
     recording_ids: Sequence[str] = ()
     distinct_ids: Sequence[str] = ()
-    dry_run: bool = False
+    report_only: bool = False
     max_deletions: int | None = 1000
     manifest_ids: int = DEFAULT_MANIFEST_IDS
     record: DeletionRecord | None = None
@@ -81,7 +81,7 @@ def run(
         PostHogError: some recordings could not be deleted, or some are left afterwards.
     """
     outcome, requests = run_leg(client, state, lambda: _run(client, settings, state))
-    if outcome.state is None and not outcome.manifest.get("dry_run"):
+    if outcome.state is None and not outcome.manifest.get("report_only"):
         outcome.manifest["requests"] = requests
     return outcome
 
@@ -106,9 +106,9 @@ def _run(
             # Nothing deleted yet: the next leg lists again.
             return JobOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
         check_deletion_cap(len(ids), settings.max_deletions, "the erasure")
-        manifest: dict[str, Any] = {"dry_run": settings.dry_run, "requested": len(ids)}
-        if settings.dry_run:
-            log.info("Dry run: would delete %d recordings", len(ids))
+        manifest: dict[str, Any] = {"report_only": settings.report_only, "requested": len(ids)}
+        if settings.report_only:
+            log.info("Report-only run: would delete %d recordings", len(ids))
             manifest["would_delete_ids"] = ids[: settings.manifest_ids]
             return JobOutcome(manifest)
         ledger = DeletionLedger(manifest_ids=settings.manifest_ids)

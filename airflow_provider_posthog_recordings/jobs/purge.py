@@ -197,7 +197,7 @@ class PurgeSettings:
         older_than_days: delete recordings that started more than this many days before
             ``reference``.
         reference: the run's logical end (``data_interval_end``), aware.
-        dry_run: decide and report, delete nothing.
+        report_only: decide and report, delete nothing.
         max_deletions: the typo guard: when more recordings match the policy than this,
             refuse before deleting anything (None: no cap).
         max_deletions_per_run: the per-run budget: delete at most this many, oldest first,
@@ -214,7 +214,7 @@ class PurgeSettings:
 
     older_than_days: int
     reference: datetime
-    dry_run: bool = False
+    report_only: bool = False
     max_deletions: int | None = 1000
     max_deletions_per_run: int | None = None
     keep_playlists: Sequence[str] = ()
@@ -522,7 +522,7 @@ def _plan_and_delete(
         cutoff.isoformat(),
         settings.older_than_days,
         settings.reference.isoformat(),
-        " [dry run]" if settings.dry_run else "",
+        " [report-only run]" if settings.report_only else "",
     )
     counts = PlanCounts()
     spill = _Spill()
@@ -543,18 +543,18 @@ def _plan_and_delete(
             dict(counts.kept) or "none",
         )
         over_cap = max_deletions is not None and counts.candidates > max_deletions
-        if not settings.dry_run:
+        if not settings.report_only:
             check_deletion_cap(counts.candidates, max_deletions, "the retention policy")
         elif over_cap:
             log.warning(
-                "Dry run: %d recordings would go, more than max_deletions=%s: a real run with "
-                "this cap would stop before deleting anything",
+                "Report-only run: %d recordings would go, more than max_deletions=%s: a real "
+                "run with this cap would stop before deleting anything",
                 counts.candidates,
                 max_deletions,
             )
         plan = {
             "exceeds_max_deletions": over_cap,
-            "dry_run": settings.dry_run,
+            "report_only": settings.report_only,
             "cutoff": cutoff.isoformat(),
             "older_than_days": settings.older_than_days,
             "listed": counts.listed,
@@ -564,7 +564,7 @@ def _plan_and_delete(
             "candidates": counts.candidates,
             "planned": planned,
         }
-        if settings.dry_run:
+        if settings.report_only:
             sample = [
                 rid for rid, _ in itertools.islice(spill, min(planned, settings.manifest_ids))
             ]

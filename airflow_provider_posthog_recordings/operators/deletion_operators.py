@@ -59,7 +59,7 @@ class PostHogDeletionOperator(PostHogBaseOperator):
     """What the purge and the erasure share: deferral on a spent budget, the durable record.
 
     Args:
-        dry_run: report what would be deleted, delete nothing (templated).
+        report_only: report what would be deleted, delete nothing (templated).
         max_deletions: refuse to delete anything when more would go (templated; None: no cap).
         deletion_record_path: a folder (local, or object storage such as ``s3://bucket/x``
             through Airflow's ``ObjectStoragePath``) where every deleted id is written as
@@ -77,7 +77,7 @@ class PostHogDeletionOperator(PostHogBaseOperator):
     def __init__(
         self,
         *,
-        dry_run: bool | str = False,
+        report_only: bool | str = False,
         max_deletions: int | str | None = 1000,
         deletion_record_path: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -86,9 +86,9 @@ class PostHogDeletionOperator(PostHogBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # Shadows BaseOperator.dry_run(), a method only Airflow 2's `tasks test --dry-run`
-        # calls; one name for the argument, the attribute and the template field matters more.
-        self.dry_run = dry_run  # type: ignore[assignment]
+        # Not `dry_run`: that would shadow BaseOperator.dry_run(), which
+        # `airflow tasks test --dry-run` calls.
+        self.report_only = report_only
         self.max_deletions = max_deletions
         self.deletion_record_path = deletion_record_path
         self.deferrable = deferrable
@@ -179,19 +179,19 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_pinned: keep the recordings of every pinned playlist (templated).
         keep_shared: keep publicly shared recordings (one extra request per candidate).
         query: extra filters narrowing what is purged (templated).
-        dry_run, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
+        report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
             posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
     Returns:
         A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,
         ``deleted_ids`` (capped; ``ids_truncated``), ``failed_ids``, ``requests``, ``legs``,
-        ``dry_run``.
+        ``report_only``.
     """
 
     template_fields: Sequence[str] = (
         "older_than_days",
-        "dry_run",
+        "report_only",
         "max_deletions",
         "max_deletions_per_run",
         "keep_playlists",
@@ -227,7 +227,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         settings = purge.PurgeSettings(
             older_than_days=purge.validate_older_than_days(self.older_than_days),
             reference=purge.carried_reference(state, run_reference_time(context)),
-            dry_run=as_bool(self.dry_run, "dry_run"),
+            report_only=as_bool(self.report_only, "report_only"),
             max_deletions=as_optional_int(self.max_deletions, "max_deletions"),
             max_deletions_per_run=as_optional_int(
                 self.max_deletions_per_run, "max_deletions_per_run"
@@ -239,7 +239,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
         cutoff = purge.compute_cutoff(settings.reference, settings.older_than_days)
-        if not settings.dry_run:
+        if not settings.report_only:
             settings.record = self._record(
                 context, cutoff.isoformat(), settings.policy_description()
             )
@@ -254,7 +254,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         self.log.info(
             "Purge %s: listed %d, candidates %d (this run %d, backlog %d), deleted %d, already "
             "gone %d, failed %d, kept %s, %d requests in %d leg(s)",
-            "dry run" if settings.dry_run else "done",
+            "report-only run" if settings.report_only else "done",
             manifest["listed"],
             manifest["candidates"],
             manifest["planned"],
@@ -287,18 +287,18 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
     Args:
         recording_ids: ids to delete (templated).
         distinct_ids: delete every recording of these distinct ids (templated).
-        dry_run, max_deletions, deletion_record_path, deferrable, max_wait_in_worker,
+        report_only, max_deletions, deletion_record_path, deferrable, max_wait_in_worker,
             manifest_ids, posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
     Returns:
         A manifest: ``requested``, ``deleted``, ``already_gone``, ``failed``, ``remaining``
-        (erasure only), ``deleted_ids`` (capped), ``legs`` and ``dry_run``.
+        (erasure only), ``deleted_ids`` (capped), ``legs`` and ``report_only``.
     """
 
     template_fields: Sequence[str] = (
         "recording_ids",
         "distinct_ids",
-        "dry_run",
+        "report_only",
         "max_deletions",
         "deletion_record_path",
     )
@@ -319,11 +319,11 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
         settings = erasure.ErasureSettings(
             recording_ids=as_id_list(self.recording_ids, "recording_ids"),
             distinct_ids=as_id_list(self.distinct_ids, "distinct_ids"),
-            dry_run=as_bool(self.dry_run, "dry_run"),
+            report_only=as_bool(self.report_only, "report_only"),
             max_deletions=as_optional_int(self.max_deletions, "max_deletions"),
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
-        if not settings.dry_run:
+        if not settings.report_only:
             settings.record = self._record(context, None, settings.policy_description())
         return settings
 

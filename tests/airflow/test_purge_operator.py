@@ -28,13 +28,13 @@ def _older_than(emulator: Any, cutoff: datetime) -> set[str]:
     }
 
 
-def test_800_over_60_days_dry_run_then_real_run(posthog_conn: Any) -> None:
+def test_800_over_60_days_report_only_then_real_run(posthog_conn: Any) -> None:
     ids = posthog_conn.seed_recordings(800, days=60, seed=21, end=NOW)
     cutoff = NOW - timedelta(days=30)
     old = _older_than(posthog_conn, cutoff)
     assert 300 < len(old) < 500
 
-    dry = PostHogPurgeRecordingsOperator(task_id="p", older_than_days=30, dry_run=True)
+    dry = PostHogPurgeRecordingsOperator(task_id="p", older_than_days=30, report_only=True)
     manifest = dry.execute(_context())
     assert posthog_conn.recording_ids() == set(ids)
     assert manifest["candidates"] == len(old) and manifest["deleted"] == 0
@@ -106,7 +106,7 @@ def test_over_the_cap_fails_before_deleting_anything(posthog_conn: Any) -> None:
 def test_cutoff_follows_the_data_interval_not_the_clock(posthog_conn: Any) -> None:
     posthog_conn.seed_recordings(100, days=60, seed=26, end=NOW)
     backfill_end = NOW - timedelta(days=20)
-    op = PostHogPurgeRecordingsOperator(task_id="p", older_than_days=30, dry_run=True)
+    op = PostHogPurgeRecordingsOperator(task_id="p", older_than_days=30, report_only=True)
     manifest = op.execute(_context(backfill_end))
     expected = _older_than(posthog_conn, backfill_end - timedelta(days=30))
     assert set(manifest["would_delete_ids"]) == expected
@@ -154,13 +154,13 @@ def test_bad_input_fails_before_any_request(
 
 def test_template_fields_cover_the_policy() -> None:
     fields = set(PostHogPurgeRecordingsOperator.template_fields)
-    assert {"older_than_days", "dry_run", "max_deletions", "keep_playlists", "query"} <= fields
+    assert {"older_than_days", "report_only", "max_deletions", "keep_playlists", "query"} <= fields
 
 
 def test_templated_query_is_validated_when_rendered(posthog_conn: Any) -> None:
     ids = posthog_conn.seed_recordings(40, days=60, seed=28, end=NOW)
     op = PostHogPurgeRecordingsOperator(
-        task_id="p", older_than_days=30, dry_run=True, query={"date_from": "{{ ds }}"}
+        task_id="p", older_than_days=30, report_only=True, query={"date_from": "{{ ds }}"}
     )
     op.query = {"date_from": (NOW - timedelta(days=45)).isoformat()}  # as rendered
     manifest = op.execute(_context())
@@ -173,11 +173,11 @@ def test_templated_query_is_validated_when_rendered(posthog_conn: Any) -> None:
     assert set(manifest["would_delete_ids"]) == expected
 
 
-def test_dry_run_over_the_cap_reports_instead_of_failing(posthog_conn: Any) -> None:
+def test_report_only_over_the_cap_reports_instead_of_failing(posthog_conn: Any) -> None:
     ids = posthog_conn.seed_recordings(100, days=60, seed=29, end=NOW)
     old = _older_than(posthog_conn, NOW - timedelta(days=30))
     op = PostHogPurgeRecordingsOperator(
-        task_id="p", older_than_days=30, max_deletions=10, dry_run=True
+        task_id="p", older_than_days=30, max_deletions=10, report_only=True
     )
     manifest = op.execute(_context())
     assert manifest["exceeds_max_deletions"] is True and manifest["candidates"] == len(old)

@@ -99,9 +99,9 @@ def test_erasure_deletes_every_recording_of_a_person_of_any_age(posthog_conn: An
     assert not set(theirs) & posthog_conn.recording_ids()
 
 
-def test_delete_dry_run_and_cap(posthog_conn: Any) -> None:
+def test_delete_report_only_and_cap(posthog_conn: Any) -> None:
     ids = posthog_conn.seed_recordings(10, days=5)
-    dry = PostHogDeleteRecordingsOperator(task_id="d", recording_ids=ids, dry_run=True)
+    dry = PostHogDeleteRecordingsOperator(task_id="d", recording_ids=ids, report_only=True)
     assert dry.execute({})["would_delete_ids"] == ids
     capped = PostHogDeleteRecordingsOperator(task_id="d2", recording_ids=ids, max_deletions=5)
     with pytest.raises(AirflowException, match="max_deletions is 5"):

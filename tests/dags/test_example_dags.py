@@ -72,13 +72,13 @@ def test_example_dag_shape(dagbag: Any, dag_id: str) -> None:
     assert {task.posthog_conn_id for task in posthog_tasks} == {"posthog_default"}
 
 
-def test_retention_dag_params_default_to_a_capped_dry_run(dagbag: Any) -> None:
+def test_retention_dag_params_default_to_a_capped_report_only(dagbag: Any) -> None:
     dag = dagbag.dags["posthog_retention_policy"]
-    names = ("older_than_days", "dry_run", "max_deletions", "max_deletions_per_run")
+    names = ("older_than_days", "report_only", "max_deletions", "max_deletions_per_run")
     params = {name: dag.params[name] for name in names}
     assert params == {
         "older_than_days": 30,
-        "dry_run": True,
+        "report_only": True,
         "max_deletions": 100_000,
         "max_deletions_per_run": 1000,
     }
@@ -122,7 +122,7 @@ def _task_states(dag_run: Any) -> dict[str, str]:
 
 
 @pytest.mark.dagrun
-def test_retention_dag_dry_run_then_real_run(
+def test_retention_dag_report_only_then_real_run(
     dagbag: Any, posthog_for_dags: PostHogEmulator
 ) -> None:
     emulator = posthog_for_dags
@@ -135,13 +135,13 @@ def test_retention_dag_dry_run_then_real_run(
     before = _recordings(emulator, ids)
     dag = dagbag.dags["posthog_retention_policy"]
 
-    # The DAG's defaults are a dry run: nothing goes.
+    # The DAG's defaults are a report-only run: nothing goes.
     dry = dag.test()
     assert str(dry.state) == "success", _task_states(dry)
     assert emulator.deleted_ids == set()
     assert emulator.recording_ids() == set(ids)
 
-    real = dag.test(run_conf={"dry_run": False})
+    real = dag.test(run_conf={"report_only": False})
     assert str(real.state) == "success", _task_states(real)
     cutoff = _as_utc(real.data_interval_end) - timedelta(days=30)
     old = {rid for rid, rec in before.items() if _start_time(rec) < cutoff}
@@ -245,7 +245,7 @@ def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
             emulator.create_playlist("Legal hold", pinned=True, recording_ids=hold)
             extra = {} if budget is None else {"requests_per_minute": budget}
             give_to_airflow(emulator, monkeypatch, **extra)
-            run = dag.test(run_conf={"dry_run": False}, logical_date=now)
+            run = dag.test(run_conf={"report_only": False}, logical_date=now)
             assert str(run.state) == "success", _task_states(run)
             manifest = _purge_manifest(run)
             assert manifest["deleted"] == len(emulator.deleted_ids) > 30
@@ -280,7 +280,7 @@ def test_daily_retention_with_a_budget_takes_the_backlog_oldest_first(
             before = {rid: emulator.recording(rid) for rid in emulator.recording_ids()}
             deleted_before = set(emulator.deleted_ids)
             run = dag.test(
-                run_conf={"dry_run": False, "max_deletions_per_run": 40},
+                run_conf={"report_only": False, "max_deletions_per_run": 40},
                 logical_date=logical_date,
             )
             assert str(run.state) == "success", _task_states(run)

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{events['out_of_band_first_delete']} before the first deletion request, "
         f"{events['out_of_band_after_listing']} right after the listing)"
     )
-    print(f"Dry runs / capped runs:         {events['dry_runs']} / {events['capped_runs']}")
+    print(f"Report-only runs / capped runs: {events['report_onlys']} / {events['capped_runs']}")
     print("Faults injected by kind:")
     for kind in ALL_KINDS:
         print(f"  {kind:<18} {faults[kind]:>7}")

@@ -25,8 +25,9 @@ A :class:`Schedule` is derived from one integer seed, so a failing schedule repl
 * the client: page size, concurrency.
 
 :func:`run_schedule` runs :func:`run_purge` on a :class:`PostHogClient` against a fresh
-emulator (sometimes a dry run and a run stopped by ``max_deletions`` first), and when the run
-gives up, checks that the error is clear and reruns it without faults, as a task retry would.
+emulator (sometimes a report-only run and a run stopped by ``max_deletions`` first), and when
+the run gives up, checks that the error is clear and reruns it without faults, as a task
+retry would.
 The expected deletions are computed here from the emulator's data, not by the package's
 policy: a start time before the cutoff, not ongoing, not in a protected playlist. Every run
 that ends with a manifest must also account exactly: its ``deleted`` equals the number of
@@ -164,7 +165,7 @@ class Schedule:
     no_start: int
     boundary: bool
     cap_first: bool
-    dry_run_first: bool
+    report_only_first: bool
 
     @classmethod
     def from_seed(cls, seed: int, *, recordings: tuple[int, int] = DEFAULT_RECORDINGS) -> Schedule:
@@ -227,7 +228,7 @@ class Schedule:
             no_start=rng.randint(0, 2),
             boundary=rng.random() < 0.6,
             cap_first=rng.random() < 0.1,
-            dry_run_first=rng.random() < 0.15,
+            report_only_first=rng.random() < 0.15,
         )
 
     @property
@@ -730,24 +731,24 @@ class _Run:
                 skip=item.skip,
             )
 
-        if schedule.dry_run_first:
-            result = self.purge(self.settings(dry_run=True), hooked=False, texts=texts)
+        if schedule.report_only_first:
+            result = self.purge(self.settings(report_only=True), hooked=False, texts=texts)
             if emulator.deleted_ids:
-                outcome.broke("a dry run deleted recordings", other=True)
+                outcome.broke("a report-only run deleted recordings", other=True)
             if isinstance(result, dict):
                 planned = set(result["would_delete_ids"])
                 if not planned <= expected:
                     outcome.broke(
-                        f"a dry run planned to delete {sorted(planned - expected)[:5]}",
+                        f"a report-only run planned to delete {sorted(planned - expected)[:5]}",
                         other=True,
                     )
                 elif planned != expected:
                     outcome.broke(
-                        f"a dry run planned {len(planned)} deletions, the policy selects "
+                        f"a report-only run planned {len(planned)} deletions, the policy selects "
                         f"{len(expected)}: missing {sorted(expected - planned)[:5]}",
                         other=True,
                     )
-                outcome.events["dry_runs"] += 1
+                outcome.events["report_onlys"] += 1
 
         if schedule.cap_first and len(expected) > 1:
             result = self.purge(

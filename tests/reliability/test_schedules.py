@@ -55,7 +55,7 @@ def test_the_ci_seeds_cover_every_fault_and_scenario() -> None:
         assert any(s.out_of_band and s.out_of_band_at == moment for s in schedules)
     assert any(s.max_retries == 1 for s in schedules)
     assert any(s.shared for s in schedules) and any(s.saved_search for s in schedules)
-    assert any(s.cap_first for s in schedules) and any(s.dry_run_first for s in schedules)
+    assert any(s.cap_first for s in schedules) and any(s.report_only_first for s in schedules)
     assert any(t.kind == "drop_after" for s in schedules for t in s.targeted)
 
 

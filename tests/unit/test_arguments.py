@@ -26,8 +26,8 @@ def test_false(value: object) -> None:
 @pytest.mark.parametrize("value", ["maybe", 2, [True], "tru"])
 def test_not_a_bool(value: object) -> None:
     with pytest.raises(PostHogConfigError) as info:
-        as_bool(value, "dry_run")
-    assert str(info.value) == f"dry_run must be true or false, not {value!r}"
+        as_bool(value, "report_only")
+    assert str(info.value) == f"report_only must be true or false, not {value!r}"
 
 
 @pytest.mark.parametrize(("value", "expected"), [(0, 0), ("12", 12), (" 7 ", 7), (3.0, 3)])

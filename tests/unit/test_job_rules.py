@@ -251,7 +251,7 @@ def test_over_the_cap_is_refused_naming_the_count() -> None:
         check_deletion_cap(1500, 1000, "the retention policy")
     assert str(info.value) == (
         "1500 recordings match the retention policy but max_deletions is 1000: nothing was "
-        "deleted. Check with dry_run=True, then raise max_deletions (e.g. "
+        "deleted. Check with report_only=True, then raise max_deletions (e.g. "
         "max_deletions=1500) or set it to None to lift the cap"
     )
 

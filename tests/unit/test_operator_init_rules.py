@@ -102,3 +102,18 @@ def test_every_template_field_is_an_argument_of_the_same_name(cls: type) -> None
             params |= set(inspect.signature(klass.__init__).parameters)  # type: ignore[misc]
     assert set(cls.template_fields) <= params  # type: ignore[attr-defined]
     assert cls.ui_color  # type: ignore[attr-defined]
+
+
+def test_base_operator_dry_run_still_works() -> None:
+    """`airflow tasks test --dry-run` calls ``task.dry_run()``: no argument may shadow it."""
+    from airflow_provider_posthog_recordings.operators import (
+        PostHogDeleteRecordingsOperator,
+        PostHogPurgeRecordingsOperator,
+    )
+
+    for op in (
+        PostHogPurgeRecordingsOperator(task_id="p", older_than_days=3, report_only=True),
+        PostHogDeleteRecordingsOperator(task_id="d", recording_ids=["a"], report_only=True),
+    ):
+        assert callable(op.dry_run)
+        op.dry_run()
