@@ -15,7 +15,7 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check
 AF2_VENV  := .venv-airflow2
 AF2_STAMP := $(AF2_VENV)/.installed-stamp
 LOWEST    := $(AF2_VENV)/lower-bounds.txt
-TEST_TOOLS := "pytest>=8" "pytest-mock>=3.12" "pytest-asyncio>=0.23"
+TEST_TOOLS := "pytest>=8" "pytest-mock>=3.12" "pytest-asyncio>=0.23" "pytest-timeout>=2.3"
 SOURCES   := $(shell find airflow_provider_posthog_recordings -name '*.py' -o -name py.typed)
 WHEEL     := dist/airflow_provider_posthog_recordings-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 # Run checks from outside the source tree, so that only the installed wheel can be imported.
