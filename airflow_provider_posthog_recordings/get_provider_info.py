@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_posthog_recordings import __version__
-from airflow_provider_posthog_recordings.connection_form import (
+from airflow_provider_posthog_recordings.hooks.connection_form import (
     provider_conn_fields,
     provider_ui_field_behaviour,
 )

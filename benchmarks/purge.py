@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.client.resources.deletion import BULK_DELETE_CAP
+from airflow_provider_posthog_recordings.client.resources.recordings import EXISTENCE_BATCH
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.recording_deletion import BULK_DELETE_CAP
-from airflow_provider_posthog_recordings.recordings_api import EXISTENCE_BATCH
 from benchmarks.naive import naive_purge
 from benchmarks.server import EmulatorProcess, ServerConfig
 

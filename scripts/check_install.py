@@ -28,7 +28,7 @@ def main() -> None:
     from airflow.providers_manager import ProvidersManager
     from packaging.requirements import Requirement
 
-    from airflow_provider_posthog_recordings.connection_form import EXTRA_FIELDS
+    from airflow_provider_posthog_recordings.hooks.connection_form import EXTRA_FIELDS
     from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 
     module_file = Path(sys.modules[PostHogHook.__module__].__file__ or "").resolve()

@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.client.models import Recording
 from airflow_provider_posthog_recordings.jobs.purge import RetentionPolicy
-from airflow_provider_posthog_recordings.models import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = ROOT / "airflow_home"

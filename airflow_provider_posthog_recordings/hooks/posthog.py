@@ -7,7 +7,7 @@ The connection (conn_type ``posthog``):
   connection's ``schema`` field gives it (``http`` or ``https``), else ``https``;
 * password: a personal API key (``phx_...``) with the ``session_recording`` scopes needed;
 * extra: ``{"project_id": 12345}`` and optionally the other fields of
-  :data:`~airflow_provider_posthog_recordings.connection_form.EXTRA_FIELDS`.
+  :data:`~airflow_provider_posthog_recordings.hooks.connection_form.EXTRA_FIELDS`.
 
 Examples, from the environment::
 
@@ -23,15 +23,15 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_posthog_recordings.arguments import as_bool, as_int, as_positive_number
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.config import connection_host, validate_project_id
-from airflow_provider_posthog_recordings.connection_form import (
+from airflow_provider_posthog_recordings.client.config import connection_host, validate_project_id
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError, PostHogError
+from airflow_provider_posthog_recordings.hooks.connection_form import (
     EXTRA_FIELDS,
     ExtraField,
     hook_ui_field_behaviour,
 )
-from airflow_provider_posthog_recordings.errors import PostHogConfigError, PostHogError
+from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int, as_positive_number
 
 
 def _extra_value(extra: Mapping[str, Any], name: str) -> Any:

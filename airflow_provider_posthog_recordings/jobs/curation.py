@@ -23,13 +23,13 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogConfigError,
     PostHogConnectionError,
     PostHogServerError,
 )
-from airflow_provider_posthog_recordings.models import Playlist
-from airflow_provider_posthog_recordings.query import RecordingsQuery, encode_date
+from airflow_provider_posthog_recordings.client.models import Playlist
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery, encode_date
 
 log = logging.getLogger(__name__)
 

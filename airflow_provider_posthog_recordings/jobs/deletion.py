@@ -17,8 +17,8 @@ from datetime import date, datetime, timezone
 from typing import IO, Any, Protocol
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
-from airflow_provider_posthog_recordings.models import DeleteResult
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.models import DeleteResult
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,8 @@ class DeletionRecord:
          "recording_id": ..., "outcome": "deleted"}
 
     ``outcome`` is ``deleted``, or ``deleted_or_already_gone`` for the rare ids PostHog's
-    counts cannot attribute (see :class:`~airflow_provider_posthog_recordings.models.DeleteResult`).
+    counts cannot attribute (see
+    :class:`~airflow_provider_posthog_recordings.client.models.DeleteResult`).
 
     Attributes:
         folder: where the parts go (a local ``pathlib.Path`` or an ``ObjectStoragePath``).

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_posthog_recordings.batching import chunked
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogBudgetWait,
     PostHogConfigError,
     PostHogError,
 )
+from airflow_provider_posthog_recordings.client.http.batching import chunked
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery, widest_window_start
 from airflow_provider_posthog_recordings.jobs.deletion import (
     DEFAULT_MANIFEST_IDS,
     GROUP_SIZE,
@@ -31,7 +32,6 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     delete_group,
     run_leg,
 )
-from airflow_provider_posthog_recordings.query import RecordingsQuery, widest_window_start
 
 log = logging.getLogger(__name__)
 

@@ -39,9 +39,15 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import IO, Any
 
-from airflow_provider_posthog_recordings.arguments import as_int
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import PostHogBudgetWait, PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogBudgetWait, PostHogConfigError
+from airflow_provider_posthog_recordings.client.models import Playlist, Recording, as_utc
+from airflow_provider_posthog_recordings.client.query import (
+    LONGEST_RETENTION_DAYS,
+    RecordingsQuery,
+    encode_date,
+)
+from airflow_provider_posthog_recordings.jobs.arguments import as_int
 from airflow_provider_posthog_recordings.jobs.deletion import (
     DEFAULT_MANIFEST_IDS,
     GROUP_SIZE,
@@ -52,12 +58,6 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     check_deletion_cap,
     delete_group,
     run_leg,
-)
-from airflow_provider_posthog_recordings.models import Playlist, Recording, as_utc
-from airflow_provider_posthog_recordings.query import (
-    LONGEST_RETENTION_DAYS,
-    RecordingsQuery,
-    encode_date,
 )
 
 log = logging.getLogger(__name__)

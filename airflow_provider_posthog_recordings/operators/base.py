@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
-from airflow_provider_posthog_recordings.errors import PostHogError
+from airflow_provider_posthog_recordings.client.errors import PostHogError
+from airflow_provider_posthog_recordings.client.models import as_utc
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery, missing_window_warning
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from airflow_provider_posthog_recordings.models import as_utc
-from airflow_provider_posthog_recordings.query import RecordingsQuery, missing_window_warning
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -17,22 +17,22 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, conf
 
-from airflow_provider_posthog_recordings.arguments import (
+from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.client.errors import PostHogError
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery
+from airflow_provider_posthog_recordings.jobs import erasure, purge
+from airflow_provider_posthog_recordings.jobs.arguments import (
     as_bool,
     as_id_list,
     as_int,
     as_optional_int,
     as_positive_number,
 )
-from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import PostHogError
-from airflow_provider_posthog_recordings.jobs import erasure, purge
 from airflow_provider_posthog_recordings.jobs.deletion import DEFAULT_MANIFEST_IDS, DeletionRecord
 from airflow_provider_posthog_recordings.operators.base import (
     PostHogBaseOperator,
     run_reference_time,
 )
-from airflow_provider_posthog_recordings.query import RecordingsQuery
 from airflow_provider_posthog_recordings.triggers.budget_wait_trigger import (
     PostHogBudgetWaitTrigger,
 )

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
-from airflow_provider_posthog_recordings.arguments import as_bool, as_int
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.jobs import curation
+from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int
 from airflow_provider_posthog_recordings.operators.base import PostHogBaseOperator
-from airflow_provider_posthog_recordings.query import RecordingsQuery
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import TaskInstanceKey

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_posthog_recordings.arguments import as_bool, as_id_list, as_optional_int
-from airflow_provider_posthog_recordings.errors import PostHogConfigError, PostHogNotFoundError
+from airflow_provider_posthog_recordings.client.errors import (
+    PostHogConfigError,
+    PostHogNotFoundError,
+)
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery
+from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_id_list, as_optional_int
 from airflow_provider_posthog_recordings.operators.base import PostHogBaseOperator
-from airflow_provider_posthog_recordings.query import RecordingsQuery
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

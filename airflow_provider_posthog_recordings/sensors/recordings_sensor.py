@@ -15,11 +15,11 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_posthog_recordings.arguments import as_bool, as_int
-from airflow_provider_posthog_recordings.errors import TRANSIENT_ERRORS, PostHogError
+from airflow_provider_posthog_recordings.client.errors import TRANSIENT_ERRORS, PostHogError
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery, query_as_dict
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
+from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int
 from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
-from airflow_provider_posthog_recordings.query import RecordingsQuery, query_as_dict
 from airflow_provider_posthog_recordings.triggers.recordings_trigger import PostHogRecordingsTrigger
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_posthog_recordings.errors import TRANSIENT_ERRORS, PostHogError
+from airflow_provider_posthog_recordings.client.errors import TRANSIENT_ERRORS, PostHogError
 from airflow_provider_posthog_recordings.jobs.waiting import CheckResult, RecordingsCheck
 
 

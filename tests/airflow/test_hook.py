@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_posthog_recordings.connection_form import (
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.get_provider_info import get_provider_info
+from airflow_provider_posthog_recordings.hooks.connection_form import (
     EXTRA_FIELDS,
     HIDDEN_FIELDS,
     RELABELING,
 )
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
-from airflow_provider_posthog_recordings.get_provider_info import get_provider_info
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from tests.airflow.conftest import connection_json
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
-from airflow_provider_posthog_recordings import key_budget
+from airflow_provider_posthog_recordings.client.http import key_budget
 from airflow_provider_posthog_recordings.jobs.deletion import read_deletion_record
 from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,

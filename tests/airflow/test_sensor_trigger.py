@@ -15,8 +15,8 @@ from airflow.providers.common.compat.sdk import (
     TaskDeferred,
 )
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
-from airflow_provider_posthog_recordings.query import RecordingsQuery
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.sensors.recordings_sensor import PostHogRecordingsSensor
 from airflow_provider_posthog_recordings.triggers.recordings_trigger import PostHogRecordingsTrigger
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogAPIError,
     PostHogAuthError,
     PostHogConfigError,

@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError, PostHogPaginationError
-from airflow_provider_posthog_recordings.query import RecordingsQuery
+from airflow_provider_posthog_recordings.client.errors import (
+    PostHogConfigError,
+    PostHogPaginationError,
+)
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 
 
 def test_cursor_pagination_lists_each_recording_once(posthog: Any, client: Any) -> None:

@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError, PostHogNotFoundError
+from airflow_provider_posthog_recordings.client.errors import (
+    PostHogConfigError,
+    PostHogNotFoundError,
+)
 
 
 def test_create_get_update_and_soft_delete_a_collection(posthog: Any, client: Any) -> None:

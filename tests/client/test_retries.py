@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogConnectionError,
     PostHogRateLimitError,
     PostHogServerError,

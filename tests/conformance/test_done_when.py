@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import PostHogError
+from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.jobs import curation, erasure, purge
 from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
 from airflow_provider_posthog_recordings.jobs.erasure import ErasureSettings
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.query import RecordingsQuery
 from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
 from tests.conformance.helpers import NEW_YORK, NOW, start_time
 
@@ -140,7 +140,7 @@ def test_sharing_links_only_existing_recordings_and_revokes(
         "extra": {"project_id": emulator.project_id},
     }
     monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(connection))
-    mocker.patch("airflow_provider_posthog_recordings.backoff.sleep")
+    mocker.patch("airflow_provider_posthog_recordings.client.http.backoff.sleep")
 
     # The operator fails the task (AirflowException) with the client's message.
     with pytest.raises(Exception, match=f"{unknown}.*nothing was shared"):

@@ -230,7 +230,7 @@ def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
 ) -> None:
     """The key's minute is scaled down to 3 s (a clock): the budgeted run defers several times
     for it, the triggers run in line in dag.test(), and the manifest is the same."""
-    from airflow_provider_posthog_recordings import key_budget
+    from airflow_provider_posthog_recordings.client.http import key_budget
 
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
     now = datetime.now(timezone.utc).replace(microsecond=0)

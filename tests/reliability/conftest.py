@@ -13,4 +13,4 @@ def no_sleep(mocker: Any) -> Any:
 
     Only the package's own wait function is replaced; the emulator's delays stay real.
     """
-    return mocker.patch("airflow_provider_posthog_recordings.backoff.sleep")
+    return mocker.patch("airflow_provider_posthog_recordings.client.http.backoff.sleep")

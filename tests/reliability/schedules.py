@@ -56,14 +56,14 @@ from typing import Any
 import requests
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogConfigError,
     PostHogError,
     PostHogPaginationError,
 )
+from airflow_provider_posthog_recordings.client.models import DeleteResult
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.models import DeleteResult
 from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
 from tests.conformance.helpers import HookedSession, SimClock
 

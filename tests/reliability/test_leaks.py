@@ -169,7 +169,7 @@ def test_no_log_xcom_exception_or_template_holds_the_key(
 @pytest.mark.parametrize("world", ["password"], indirect=True)
 def test_an_error_body_echoing_the_key_is_scrubbed(world: Any) -> None:
     """A proxy or server that echoes the Authorization header back in an error body."""
-    from airflow_provider_posthog_recordings.errors import api_error_from_response
+    from airflow_provider_posthog_recordings.client.errors import api_error_from_response
 
     key = world.api_key
     for body in (

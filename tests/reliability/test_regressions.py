@@ -7,9 +7,9 @@ from typing import Any
 
 import requests
 
+from airflow_provider_posthog_recordings.client.http.pagination import PageRequest, next_page
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.pagination import PageRequest, next_page
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 

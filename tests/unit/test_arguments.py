@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_posthog_recordings.arguments import (
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.jobs.arguments import (
     as_bool,
     as_id_list,
     as_int,
     as_positive_number,
 )
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
 
 
 @pytest.mark.parametrize("value", [True, "true", "TRUE", " yes ", "on", "1", 1])

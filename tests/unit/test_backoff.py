@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from airflow_provider_posthog_recordings.backoff import (
+from airflow_provider_posthog_recordings.client.http.backoff import (
     detail_wait_seconds,
     exponential_backoff,
     retry_after_seconds,

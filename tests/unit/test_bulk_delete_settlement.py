@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from airflow_provider_posthog_recordings.recording_deletion import (
+from airflow_provider_posthog_recordings.client.resources.deletion import (
     NOT_DELETED,
     SKIPPED,
     settle_bulk_delete,

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from airflow_provider_posthog_recordings.config import (
+from airflow_provider_posthog_recordings.client.config import (
     DEFAULT_HOST,
     connection_host,
     key_fingerprint,
@@ -14,7 +14,7 @@ from airflow_provider_posthog_recordings.config import (
     validate_api_key,
     validate_project_id,
 )
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 
 KEY = "phx_s3cr3tKeyValue0123456789abcdefXYZ"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogAPIError,
     PostHogAuthError,
     PostHogConfigError,

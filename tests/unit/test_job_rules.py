@@ -7,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from airflow_provider_posthog_recordings.arguments import as_optional_int
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.models import Recording
+from airflow_provider_posthog_recordings.client.query import LONGEST_RETENTION_DAYS
+from airflow_provider_posthog_recordings.jobs.arguments import as_optional_int
 from airflow_provider_posthog_recordings.jobs.curation import CurationPlan, plan_curation
 from airflow_provider_posthog_recordings.jobs.deletion import check_deletion_cap
 from airflow_provider_posthog_recordings.jobs.purge import (
@@ -19,8 +21,6 @@ from airflow_provider_posthog_recordings.jobs.purge import (
     compute_cutoff,
     validate_older_than_days,
 )
-from airflow_provider_posthog_recordings.models import Recording
-from airflow_provider_posthog_recordings.query import LONGEST_RETENTION_DAYS
 
 
 def validate_max_deletions(value: object) -> int | None:

@@ -8,8 +8,8 @@ from bisect import bisect_left
 
 import pytest
 
-from airflow_provider_posthog_recordings.errors import PostHogBudgetWait
-from airflow_provider_posthog_recordings.key_budget import (
+from airflow_provider_posthog_recordings.client.errors import PostHogBudgetWait
+from airflow_provider_posthog_recordings.client.http.key_budget import (
     HOUR_SECONDS,
     SAFETY_MARGIN_SECONDS,
     WINDOW_SECONDS,

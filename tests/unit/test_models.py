@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from airflow_provider_posthog_recordings.models import (
+from airflow_provider_posthog_recordings.client.models import (
     DeleteResult,
     Person,
     Playlist,

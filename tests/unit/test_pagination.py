@@ -6,8 +6,12 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_posthog_recordings.errors import PostHogPaginationError
-from airflow_provider_posthog_recordings.pagination import PageRequest, next_page, same_origin
+from airflow_provider_posthog_recordings.client.errors import PostHogPaginationError
+from airflow_provider_posthog_recordings.client.http.pagination import (
+    PageRequest,
+    next_page,
+    same_origin,
+)
 
 BASE = "https://us.posthog.com"
 PLAYLISTS = f"{BASE}/api/projects/1/session_recording_playlists/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_posthog_recordings.retry_policy import (
+from airflow_provider_posthog_recordings.client.http.retry_policy import (
     RETRYABLE_STATUSES,
     Action,
     Attempt,

@@ -29,21 +29,21 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from airflow_provider_posthog_recordings.batching import chunked, map_concurrently
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogAPIError,
     PostHogBudgetWait,
     PostHogConnectionError,
     PostHogValidationError,
 )
-from airflow_provider_posthog_recordings.models import DeleteResult
-from airflow_provider_posthog_recordings.paths import safe_id
-from airflow_provider_posthog_recordings.query import encode_date, widest_window_start
-from airflow_provider_posthog_recordings.recordings_api import (
+from airflow_provider_posthog_recordings.client.http.batching import chunked, map_concurrently
+from airflow_provider_posthog_recordings.client.http.paths import safe_id
+from airflow_provider_posthog_recordings.client.http.retry_policy import RETRYABLE_STATUSES
+from airflow_provider_posthog_recordings.client.models import DeleteResult
+from airflow_provider_posthog_recordings.client.query import encode_date, widest_window_start
+from airflow_provider_posthog_recordings.client.resources.recordings import (
     EXISTENCE_BATCH,
     RecordingsReading,
 )
-from airflow_provider_posthog_recordings.retry_policy import RETRYABLE_STATUSES
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import hashlib
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 
 DEFAULT_HOST = "https://us.posthog.com"
 _INGESTION_HOSTS = {"us.i.posthog.com", "eu.i.posthog.com"}

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
-from airflow_provider_posthog_recordings.models import as_utc
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.models import as_utc
 
 RecordingOrder = Literal[
     "start_time",

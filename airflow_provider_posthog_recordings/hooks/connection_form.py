@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from airflow_provider_posthog_recordings.config import DEFAULT_HOST
+from airflow_provider_posthog_recordings.client.config import DEFAULT_HOST
 
 FieldKind = Literal["integer", "number", "boolean"]
 

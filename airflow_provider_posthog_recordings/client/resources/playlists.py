@@ -20,14 +20,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_posthog_recordings.batching import chunked, map_concurrently
-from airflow_provider_posthog_recordings.bulk_actions import BulkActions
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
-from airflow_provider_posthog_recordings.models import Playlist, Recording
-from airflow_provider_posthog_recordings.pagination import PagingReport
-from airflow_provider_posthog_recordings.paths import safe_id
-from airflow_provider_posthog_recordings.retry_policy import RETRYABLE_STATUSES
-from airflow_provider_posthog_recordings.transport import Transport
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.http.batching import chunked, map_concurrently
+from airflow_provider_posthog_recordings.client.http.pagination import PagingReport
+from airflow_provider_posthog_recordings.client.http.paths import safe_id
+from airflow_provider_posthog_recordings.client.http.retry_policy import RETRYABLE_STATUSES
+from airflow_provider_posthog_recordings.client.http.transport import Transport
+from airflow_provider_posthog_recordings.client.models import Playlist, Recording
+from airflow_provider_posthog_recordings.client.resources.bulk import BulkActions
 
 MAX_PLAYLIST_PAGE = 500
 PLAYLIST_BULK_CAP = 20

@@ -21,17 +21,21 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_posthog_recordings import backoff
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogAPIError,
     PostHogBudgetWait,
     PostHogConnectionError,
     PostHogServerError,
     api_error_from_response,
 )
-from airflow_provider_posthog_recordings.key_budget import KeyBudget
-from airflow_provider_posthog_recordings.pagination import PageRequest, PagingReport, iter_pages
-from airflow_provider_posthog_recordings.retry_policy import (
+from airflow_provider_posthog_recordings.client.http import backoff
+from airflow_provider_posthog_recordings.client.http.key_budget import KeyBudget
+from airflow_provider_posthog_recordings.client.http.pagination import (
+    PageRequest,
+    PagingReport,
+    iter_pages,
+)
+from airflow_provider_posthog_recordings.client.http.retry_policy import (
     Action,
     Attempt,
     RequestRules,

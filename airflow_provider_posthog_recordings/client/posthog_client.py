@@ -1,4 +1,4 @@
-"""A plain PostHog API client for session recordings and playlists. No Airflow import.
+"""The PostHog client's front: :class:`PostHogClient`. No Airflow import.
 
 :class:`PostHogClient` is the front; each concern lives in its own module:
 
@@ -10,7 +10,7 @@
   exact accounting), :mod:`.sharing_api`, :mod:`.playlists_api`: the resources;
 * :mod:`.bulk_actions`: bulk endpoints tried once, then given up for the run if refused.
 
-Errors are :class:`~airflow_provider_posthog_recordings.errors.PostHogError` subclasses whose
+Errors are :class:`~airflow_provider_posthog_recordings.client.errors.PostHogError` subclasses whose
 messages say what to check and never contain the key.
 """
 
@@ -22,23 +22,25 @@ from typing import Any
 
 import requests
 
-from airflow_provider_posthog_recordings.bulk_actions import BulkActions
-from airflow_provider_posthog_recordings.config import (
+from airflow_provider_posthog_recordings.client.config import (
     key_fingerprint,
     normalize_host,
     validate_api_key,
     validate_project_id,
 )
-from airflow_provider_posthog_recordings.errors import (
+from airflow_provider_posthog_recordings.client.errors import (
     PostHogConfigError,
     PostHogError,
-    PostHogNotFoundError,
 )
-from airflow_provider_posthog_recordings.key_budget import KeyBudget, shared_budget
-from airflow_provider_posthog_recordings.playlists_api import MAX_PLAYLIST_PAGE, PlaylistsAPI
-from airflow_provider_posthog_recordings.recording_deletion import RecordingDeletion
-from airflow_provider_posthog_recordings.sharing_api import RecordingSharing
-from airflow_provider_posthog_recordings.transport import Answer, Transport
+from airflow_provider_posthog_recordings.client.http.key_budget import KeyBudget, shared_budget
+from airflow_provider_posthog_recordings.client.http.transport import Answer, Transport
+from airflow_provider_posthog_recordings.client.resources.bulk import BulkActions
+from airflow_provider_posthog_recordings.client.resources.deletion import RecordingDeletion
+from airflow_provider_posthog_recordings.client.resources.playlists import (
+    MAX_PLAYLIST_PAGE,
+    PlaylistsAPI,
+)
+from airflow_provider_posthog_recordings.client.resources.sharing import RecordingSharing
 
 
 class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
@@ -67,7 +69,7 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
         backoff_base, backoff_cap: exponential backoff parameters in seconds.
         max_budget_wait: the longest wait for the key's budget (or a 429) the client sleeps
             through; a longer one raises
-            :class:`~airflow_provider_posthog_recordings.errors.PostHogBudgetWait` so that a
+            :class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait` so that a
             deferrable task can give up its worker slot. None: always wait.
         sleep: the sleep function for waits (default: ``backoff.sleep``).
         clock: a monotonic clock for the budgets; given, the client keeps budgets of its own
@@ -236,10 +238,3 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
                 f"{self.base_url} answered, but not like PostHog's API: check the host"
             )
         return f"Connected to {self.base_url}, project {self.project_id}"
-
-
-__all__ = [
-    "Answer",
-    "PostHogClient",
-    "PostHogNotFoundError",
-]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_posthog_recordings.errors import PostHogPaginationError
+from airflow_provider_posthog_recordings.client.errors import PostHogPaginationError
 
 
 @dataclass(frozen=True)

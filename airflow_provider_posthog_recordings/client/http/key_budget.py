@@ -11,7 +11,7 @@ back.
 
 A caller that must not wait long (a deferrable task) passes ``max_wait`` to
 :meth:`KeyBudget.acquire`: when the next slot is further away, nothing is reserved and
-:class:`~airflow_provider_posthog_recordings.errors.PostHogBudgetWait` says how long to wait.
+:class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait` says how long to wait.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from airflow_provider_posthog_recordings import backoff
-from airflow_provider_posthog_recordings.errors import PostHogBudgetWait
+from airflow_provider_posthog_recordings.client.errors import PostHogBudgetWait
+from airflow_provider_posthog_recordings.client.http import backoff
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_posthog_recordings.models import SharingConfiguration
-from airflow_provider_posthog_recordings.paths import safe_id
-from airflow_provider_posthog_recordings.transport import Transport
+from airflow_provider_posthog_recordings.client.http.paths import safe_id
+from airflow_provider_posthog_recordings.client.http.transport import Transport
+from airflow_provider_posthog_recordings.client.models import SharingConfiguration
 
 
 class RecordingSharing:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 
 
 def safe_id(value: str) -> str:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_posthog_recordings.transport import Answer, Transport
+from airflow_provider_posthog_recordings.client.http.transport import Answer, Transport
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from airflow_provider_posthog_recordings.batching import chunked, map_concurrently
-from airflow_provider_posthog_recordings.bulk_actions import BulkActions
-from airflow_provider_posthog_recordings.models import Recording
-from airflow_provider_posthog_recordings.paths import safe_id
-from airflow_provider_posthog_recordings.query import RecordingsQuery, widest_window_start
-from airflow_provider_posthog_recordings.transport import Transport
+from airflow_provider_posthog_recordings.client.http.batching import chunked, map_concurrently
+from airflow_provider_posthog_recordings.client.http.paths import safe_id
+from airflow_provider_posthog_recordings.client.http.transport import Transport
+from airflow_provider_posthog_recordings.client.models import Recording
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery, widest_window_start
+from airflow_provider_posthog_recordings.client.resources.bulk import BulkActions
 
 #: PostHog's cap on ``bulk_viewed``.
 BULK_VIEWED_CAP = 20

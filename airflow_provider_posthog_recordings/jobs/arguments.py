@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_posthog_recordings.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 
 #: Words read as true or false (compared lower-cased, stripped).
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})

@@ -1,7 +1,0 @@
-"""Import path of version 0.1, kept so that existing DAGs still import: use the module below."""
-
-from airflow_provider_posthog_recordings.operators.playlist_operators import (
-    PostHogCuratePlaylistOperator,
-)
-
-__all__ = ["PostHogCuratePlaylistOperator"]
