@@ -1,23 +1,20 @@
 """The PostHog client's front: :class:`PostHogClient`. No Airflow import.
 
-:class:`PostHogClient` is the front; each concern lives in its own module:
+The client is composed of its resources (:mod:`.resources`: recordings, deletion with exact
+accounting, sharing, playlists, bulk endpoints), all on one :class:`~.http.transport.Transport`
+(the HTTP session and the one retry loop, with the key's budget). Its public methods hand each
+call to the resource that owns it, so callers need only the client.
 
-* :mod:`.transport`: the HTTP session and the one retry loop, carrying out the pure
-  :mod:`.retry_policy`; :mod:`.key_budget`: the key's per-minute and per-hour budget, shared by
-  every client of the process that uses the key;
-* :mod:`.pagination`: the one pagination loop over PostHog's three list shapes;
-* :mod:`.recordings_api` (list, fetch, mark viewed), :mod:`.recording_deletion` (delete with
-  exact accounting), :mod:`.sharing_api`, :mod:`.playlists_api`: the resources;
-* :mod:`.bulk_actions`: bulk endpoints tried once, then given up for the run if refused.
-
-Errors are :class:`~airflow_provider_posthog_recordings.client.errors.PostHogError` subclasses whose
-messages say what to check and never contain the key.
+Errors are :class:`~airflow_provider_posthog_recordings.client.errors.PostHogError` subclasses
+whose messages say what to check and never contain the key.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 import requests
@@ -33,17 +30,26 @@ from airflow_provider_posthog_recordings.client.errors import (
     PostHogError,
 )
 from airflow_provider_posthog_recordings.client.http.key_budget import KeyBudget, shared_budget
+from airflow_provider_posthog_recordings.client.http.pagination import PagingReport
 from airflow_provider_posthog_recordings.client.http.transport import Answer, Transport
+from airflow_provider_posthog_recordings.client.models import (
+    DeleteResult,
+    Playlist,
+    Recording,
+    SharingConfiguration,
+)
 from airflow_provider_posthog_recordings.client.resources.bulk import BulkActions
 from airflow_provider_posthog_recordings.client.resources.deletion import RecordingDeletion
 from airflow_provider_posthog_recordings.client.resources.playlists import (
     MAX_PLAYLIST_PAGE,
-    PlaylistsAPI,
+    CollectionItems,
+    Playlists,
 )
+from airflow_provider_posthog_recordings.client.resources.recordings import QueryLike, Recordings
 from airflow_provider_posthog_recordings.client.resources.sharing import RecordingSharing
 
 
-class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
+class PostHogClient:
     """Client of one PostHog project's session recordings and playlists.
 
     Args:
@@ -152,9 +158,23 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
             pool_size=max(10, concurrency * 2),
         )
         self.bulk = BulkActions(self.transport, on_route_missing=self._probe)
+        self.recordings = Recordings(
+            self.transport, self.bulk, page_size=page_size, concurrency=concurrency
+        )
+        self.deletion = RecordingDeletion(
+            self.transport, self.bulk, self.recordings, concurrency=concurrency
+        )
+        self.sharing = RecordingSharing(self.transport)
+        self.playlists = Playlists(
+            self.transport,
+            self.bulk,
+            page_size=page_size,
+            playlist_page_size=playlist_page_size,
+            concurrency=concurrency,
+        )
         self._state_clock: Callable[[], float] = clock or time.time
 
-    def carried_state(self) -> dict[str, Any]:
+    def key_history(self) -> dict[str, Any]:
         """What a resumed task's new client needs of this one: the key's recent requests
         and the bulk actions the server refused (JSON-able, small)."""
         return {
@@ -163,8 +183,8 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
             "bulk_refused": self.bulk.refused_names(),
         }
 
-    def take_over(self, carried: dict[str, Any] | None) -> None:
-        """Start from what an earlier client of the same task knew (see :meth:`carried_state`).
+    def continue_from(self, carried: dict[str, Any] | None) -> None:
+        """Start from what an earlier client of the same task knew (see :meth:`key_history`).
 
         A client in the same process already shares the key's budget: its history wins.
         """
@@ -173,6 +193,29 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
         elapsed = max(0.0, self._state_clock() - float(carried.get("at", 0.0)))
         self.transport.budget.replay([age + elapsed for age in carried.get("ages", [])])
         self.bulk.remember_refused(list(carried.get("bulk_refused", [])))
+
+    @contextmanager
+    def sleeping_through_waits(self, up_to: float | None = None) -> Iterator[None]:
+        """Within this block, waits for the key's budget are slept through, not raised.
+
+        Normally a wait longer than ``max_budget_wait`` raises
+        :class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait` so that a
+        deferrable task can give up its slot.
+
+        :param up_to: sleep through waits up to this many seconds (a longer one still
+            raises); None: however long (for requests that settle one already sent).
+        """
+        if up_to is None:
+            with self.transport.waiting_allowed():
+                yield
+            return
+        before = self.max_budget_wait
+        if before is not None:
+            self.max_budget_wait = max(before, up_to)
+        try:
+            yield
+        finally:
+            self.max_budget_wait = before
 
     def __repr__(self) -> str:
         return f"PostHogClient(host={self.base_url!r}, project_id={self.project_id}, api_key=***)"
@@ -238,3 +281,125 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
                 f"{self.base_url} answered, but not like PostHog's API: check the host"
             )
         return f"Connected to {self.base_url}, project {self.project_id}"
+
+    # ---------------------------------------------------------------- recordings
+
+    def iter_recording_pages(
+        self, query: QueryLike = None, page_size: int | None = None, *, prefetch: bool = False
+    ) -> Iterator[list[Recording]]:
+        """Yield the recordings matching ``query`` page by page."""
+        return self.recordings.iter_recording_pages(query, page_size, prefetch=prefetch)
+
+    def iter_recordings(
+        self, query: QueryLike = None, page_size: int | None = None, max_results: int | None = None
+    ) -> Iterator[Recording]:
+        """Yield every recording matching ``query`` (streamed; memory stays flat)."""
+        return self.recordings.iter_recordings(query, page_size, max_results)
+
+    def get_recording(self, recording_id: str) -> Recording:
+        """Return one recording. Raises PostHogNotFoundError when it does not exist."""
+        return self.recordings.get_recording(recording_id)
+
+    def existing_recording_ids(self, recording_ids: Iterable[str]) -> set[str]:
+        """Which of these recordings exist now (one list request per 500 ids, any age)."""
+        return self.recordings.existing_recording_ids(recording_ids)
+
+    def mark_viewed(self, recording_ids: Iterable[str]) -> int:
+        """Mark recordings viewed by the key's owner; return how many were marked."""
+        return self.recordings.mark_viewed(recording_ids)
+
+    # ---------------------------------------------------------------- deletion
+
+    def delete_recording(self, recording_id: str) -> DeleteResult:
+        """Delete one recording permanently (one that does not exist counts as already gone)."""
+        return self.deletion.delete_recording(recording_id)
+
+    def delete_recordings(
+        self,
+        recording_ids: Iterable[str],
+        *,
+        date_from: datetime | date | str | None = None,
+        on_progress: Callable[[DeleteResult], None] | None = None,
+    ) -> DeleteResult:
+        """Delete recordings permanently, settling each id (see the module docstring)."""
+        return self.deletion.delete_recordings(
+            recording_ids, date_from=date_from, on_progress=on_progress
+        )
+
+    # ---------------------------------------------------------------- sharing
+
+    def get_sharing(self, recording_id: str) -> SharingConfiguration:
+        """The sharing state of a recording (an unsaved config when never shared)."""
+        return self.sharing.get_sharing(recording_id)
+
+    def enable_sharing(self, recording_id: str) -> SharingConfiguration:
+        """Enable public sharing; the returned config has the stable ``share_url``."""
+        return self.sharing.enable_sharing(recording_id)
+
+    def disable_sharing(self, recording_id: str) -> SharingConfiguration:
+        """Revoke public sharing (the old link stops working)."""
+        return self.sharing.disable_sharing(recording_id)
+
+    def refresh_sharing(self, recording_id: str) -> SharingConfiguration:
+        """Issue a new access token (rotating the public link). Not retried when ambiguous."""
+        return self.sharing.refresh_sharing(recording_id)
+
+    # ---------------------------------------------------------------- playlists
+
+    def iter_playlists(
+        self, *, include_synthetic: bool = False, **filters: Any
+    ) -> Iterator[Playlist]:
+        """Yield playlists (PostHog's DRF pagination, 500 a page); filters as the API's."""
+        return self.playlists.iter_playlists(include_synthetic=include_synthetic, **filters)
+
+    def get_playlist(self, short_id: str) -> Playlist:
+        """One playlist by short id. Raises PostHogNotFoundError when missing or deleted."""
+        return self.playlists.get_playlist(short_id)
+
+    def create_playlist(
+        self,
+        name: str,
+        *,
+        type: str = "collection",
+        description: str | None = None,
+        pinned: bool = False,
+        filters: dict[str, Any] | None = None,
+    ) -> Playlist:
+        """Create a playlist: a ``collection`` (no filters) or a ``filters`` saved search."""
+        return self.playlists.create_playlist(
+            name, type=type, description=description, pinned=pinned, filters=filters
+        )
+
+    def update_playlist(self, short_id: str, **fields: Any) -> Playlist:
+        """Change a playlist's fields (name, description, pinned, filters, deleted)."""
+        return self.playlists.update_playlist(short_id, **fields)
+
+    def delete_playlist(self, short_id: str) -> None:
+        """Soft-delete a playlist (PostHog refuses hard deletes)."""
+        return self.playlists.delete_playlist(short_id)
+
+    def iter_playlist_recordings(
+        self, short_id: str, *, report: PagingReport | None = None
+    ) -> Iterator[Recording]:
+        """Yield the recordings of a collection (a repeated page ends the listing)."""
+        return self.playlists.iter_playlist_recordings(short_id, report=report)
+
+    def read_collection(self, playlist: Playlist) -> CollectionItems:
+        """Read a collection's items and say whether that was all of them."""
+        return self.playlists.read_collection(playlist)
+
+    def playlists_holding(self, recording_id: str) -> list[Playlist]:
+        """The live playlists that hold this recording (one request)."""
+        return self.playlists.playlists_holding(recording_id)
+
+    def can_change_playlist_items(self) -> bool:
+        """Whether this key may add and remove a collection's items, learnt without a change."""
+        return self.playlists.can_change_playlist_items()
+
+    def add_to_playlist(self, short_id: str, recording_ids: Iterable[str]) -> int:
+        """Add recordings to a collection (adding twice is harmless); return the count sent."""
+        return self.playlists.add_to_playlist(short_id, recording_ids)
+
+    def remove_from_playlist(self, short_id: str, recording_ids: Iterable[str]) -> int:
+        """Remove recordings from a collection; ones not in it count as removed."""
+        return self.playlists.remove_from_playlist(short_id, recording_ids)

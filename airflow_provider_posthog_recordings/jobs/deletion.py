@@ -59,13 +59,13 @@ def run_leg(
     Returns:
         The leg's outcome, and the requests of the whole run up to its end.
     """
-    client.take_over((state or {}).get("carried"))
+    client.continue_from((state or {}).get("carried"))
     spent = int((state or {}).get("requests", 0))
     before = client.request_count
     outcome = leg()
     requests = spent + client.request_count - before
     if outcome.state is not None:
-        outcome.state["carried"] = client.carried_state()
+        outcome.state["carried"] = client.key_history()
         outcome.state["requests"] = requests
     return outcome, requests
 

@@ -134,7 +134,7 @@ def _run(
     manifest.update(ledger.summary())
     manifest["legs"] = leg
     if people:
-        with client.transport.waiting_allowed():
+        with client.sleeping_through_waits():
             left = person_recording_ids(client, people)
         manifest["remaining"] = len(left)
         if left:

@@ -33,7 +33,6 @@ import logging
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -528,7 +527,9 @@ def _plan_and_delete(
     spill = _Spill()
     try:
         lister = _Lister(client, settings, cutoff)
-        with _patient(client):
+        # A plan that paused would start again from its first page: one that needs more
+        # than a minute's budget would never finish. Waits for the hour still pause it.
+        with client.sleeping_through_waits(up_to=PLANNING_MAX_WAIT):
             for candidate in lister.candidates(counts):
                 spill.add(candidate)
         planned = counts.candidates
@@ -584,22 +585,6 @@ def _plan_and_delete(
         return _delete(client, settings, cutoff, plan, ledger, source, leg)
     finally:
         spill.close()
-
-
-@contextmanager
-def _patient(client: PostHogClient) -> Iterator[None]:
-    """While planning, sleep through waits for the minute budget instead of pausing.
-
-    A plan that paused would start again from its first page: one that needs more than a
-    minute's budget would never finish. Waits for the hour still pause it.
-    """
-    before = client.max_budget_wait
-    if before is not None:
-        client.max_budget_wait = max(before, PLANNING_MAX_WAIT)
-    try:
-        yield
-    finally:
-        client.max_budget_wait = before
 
 
 def _resume(

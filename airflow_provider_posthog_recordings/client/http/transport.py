@@ -170,17 +170,22 @@ class Transport:
         """Wait (through the replaceable sleep function)."""
         (self._custom_sleep or backoff.sleep)(seconds)
 
-    def url(self, path_or_url: str) -> tuple[str, str]:
+    def _locate(self, path_or_url: str) -> tuple[str, str]:
         """The full URL and the path (for messages) of a project path or a full URL."""
         if path_or_url.startswith(("http://", "https://")):
             return path_or_url, urlsplit(path_or_url).path
         path = f"{self.project_path}/{path_or_url.lstrip('/')}"
         return f"{self.base_url}{path}", path
 
-    def error(self, status: int, method: str, path: str, body: Any) -> PostHogAPIError:
-        """The typed error of an error answer (the key scrubbed from anything echoed)."""
+    def error(self, status: int, method: str, path_or_url: str, body: Any) -> PostHogAPIError:
+        """The typed error of an error answer to ``method path_or_url`` (a project path or a
+        full URL; the key is scrubbed from anything echoed)."""
         return api_error_from_response(
-            status=status, method=method, path=path, body=body, secret=self._api_key
+            status=status,
+            method=method,
+            path=self._locate(path_or_url)[1],
+            body=body,
+            secret=self._api_key,
         )
 
     def send(
@@ -205,7 +210,7 @@ class Transport:
             PostHogBudgetWait: the budget's next slot is beyond ``max_budget_wait``.
         """
         rules = rules or self.rules()
-        url, path = self.url(path_or_url)
+        url, path = self._locate(path_or_url)
         faults = throttles = 0
         ambiguous = False
         while True:
@@ -293,7 +298,7 @@ class Transport:
                 detail="the answer was not JSON (a proxy or a truncated answer?)",
                 hint="check that the host is PostHog's API host",
             )
-        return self.error(status, method, path, body)
+        return self.error(status, method, self.base_url + path, body)
 
     def _wait_for_throttle(
         self,
@@ -361,7 +366,7 @@ class Transport:
                 raise PostHogServerError(
                     status=answer.status,
                     method="GET",
-                    path=self.url(path)[1],
+                    path=self._locate(path)[1],
                     detail="the list answer is not a JSON object",
                 )
             return answer.body

@@ -12,11 +12,30 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_posthog_recordings.client.http.transport import Answer, Transport
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BulkAttempt:
+    """What came of a bulk action: the server's answer, and whether the action is refused.
+
+    :param answer: the answer (None when the action was refused earlier in the run).
+    :param refused: the server does not take this action (the caller sends single requests).
+    """
+
+    answer: Answer | None
+    refused: bool
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the server took the bulk action (its answer says what it did)."""
+        return not self.refused
+
 
 REFUSED_STATUSES = frozenset({403, 404, 405})
 
@@ -58,27 +77,23 @@ class BulkActions:
         with self._lock:
             self._refused.update(names)
 
-    def post(
+    def attempt(
         self, name: str, path: str, ids: list[str], extra: dict[str, Any] | None = None
-    ) -> Answer | None:
-        """POST a bulk action; None when the server refuses bulk actions (remembered).
-
-        Raises:
-            PostHogAuthError: a 403 that names a missing scope.
-        """
-        answer, refused = self.try_post(name, path, ids, extra)
-        return None if refused else answer
-
-    def try_post(
-        self, name: str, path: str, ids: list[str], extra: dict[str, Any] | None = None
-    ) -> tuple[Answer | None, bool]:
-        """Like :meth:`post`, but also return the refusal's answer and whether it was refused.
+    ) -> BulkAttempt:
+        """POST bulk action ``name`` unless the server already refused it; say what came of it.
 
         A refusal that came after an attempt whose answer was lost
         (``answer.after_ambiguous``) may follow a first attempt that did act.
+
+        :param name: the action's name, remembered when refused.
+        :param path: the project path of the action.
+        :param ids: the recording ids of the body.
+        :param extra: more fields of the body.
+        :return: the answer (None when refused earlier) and whether the action is refused.
+        :raises PostHogAuthError: a 403 that names a missing scope.
         """
         if self.refused(name):
-            return None, True
+            return BulkAttempt(None, refused=True)
         answer = self._transport.send(
             "POST",
             path,
@@ -88,12 +103,10 @@ class BulkActions:
         if answer.status not in REFUSED_STATUSES:
             with self._lock:
                 self._accepted.add(name)
-            return answer, False
+            return BulkAttempt(answer, refused=False)
         detail = answer.body.get("detail") if isinstance(answer.body, dict) else None
         if answer.status == 403 and detail and "scope" in str(detail).lower():
-            raise self._transport.error(
-                answer.status, "POST", self._transport.url(path)[1], answer.body
-            )
+            raise self._transport.error(answer.status, "POST", path, answer.body)
         log.warning(
             "PostHog refused the bulk action %s (%s%s); using one request per recording from "
             "now on",
@@ -105,4 +118,4 @@ class BulkActions:
             self._refused.add(name)
         if answer.status == 404:
             self._on_route_missing()
-        return answer, True
+        return BulkAttempt(answer, refused=True)

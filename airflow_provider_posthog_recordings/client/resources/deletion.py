@@ -38,11 +38,13 @@ from airflow_provider_posthog_recordings.client.errors import (
 from airflow_provider_posthog_recordings.client.http.batching import chunked, map_concurrently
 from airflow_provider_posthog_recordings.client.http.paths import safe_id
 from airflow_provider_posthog_recordings.client.http.retry_policy import RETRYABLE_STATUSES
+from airflow_provider_posthog_recordings.client.http.transport import Transport
 from airflow_provider_posthog_recordings.client.models import DeleteResult
 from airflow_provider_posthog_recordings.client.query import encode_date, widest_window_start
+from airflow_provider_posthog_recordings.client.resources.bulk import BulkActions
 from airflow_provider_posthog_recordings.client.resources.recordings import (
     EXISTENCE_BATCH,
-    RecordingsReading,
+    Recordings,
 )
 
 log = logging.getLogger(__name__)
@@ -99,10 +101,28 @@ def settle_bulk_delete(
     return DeleteResult(unattributed=gone, unattributed_deleted=deleted_count, failed=outcome)
 
 
-class RecordingDeletion(RecordingsReading):
-    """Delete recordings permanently (mixed into :class:`~.client.PostHogClient`)."""
+class RecordingDeletion:
+    """Delete recordings permanently, with exact accounting.
 
-    _bulk_delete_cap: int = BULK_DELETE_CAP
+    :param transport: the client's HTTP transport.
+    :param bulk: the client's bulk endpoints (``bulk_delete``).
+    :param recordings: the recordings resource (existence checks).
+    :param concurrency: parallel requests for one-at-a-time deletes.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        bulk: BulkActions,
+        recordings: Recordings,
+        *,
+        concurrency: int,
+    ) -> None:
+        self.transport = transport
+        self.bulk = bulk
+        self.recordings = recordings
+        self.concurrency = concurrency
+        self._bulk_delete_cap = BULK_DELETE_CAP
 
     def delete_recording(self, recording_id: str) -> DeleteResult:
         """Delete one recording permanently (one that does not exist counts as already gone)."""
@@ -182,7 +202,7 @@ class RecordingDeletion(RecordingsReading):
         """The ids that exist now, and a result holding the others as already gone (or every
         id as unsent, when the budget allows no look now)."""
         try:
-            existing = self.existing_recording_ids(ids)
+            existing = self.recordings.existing_recording_ids(ids)
         except PostHogBudgetWait as wait:
             return [], DeleteResult(unsent=list(ids), wait_seconds=wait.wait_seconds)
         gone = [rid for rid in ids if rid not in existing]
@@ -194,12 +214,13 @@ class RecordingDeletion(RecordingsReading):
     def _delete_batch(self, batch: list[str], window_start: str) -> tuple[DeleteResult, list[str]]:
         """One bulk_delete: its settled result, and the ids to send again another way."""
         try:
-            answer, refused = self.bulk.try_post(
+            attempt = self.bulk.attempt(
                 BULK_DELETE,
                 "session_recordings/bulk_delete/",
                 batch,
                 {"date_from": window_start},
             )
+            answer, refused = attempt.answer, attempt.refused
         except PostHogBudgetWait as wait:
             return DeleteResult(unsent=batch, wait_seconds=wait.wait_seconds), []
         except PostHogValidationError:
@@ -217,7 +238,7 @@ class RecordingDeletion(RecordingsReading):
                 # Refused on a retry: the lost first attempt may have acted. A bulk delete
                 # that acted took every id it found, so when some are still there it did
                 # not act, and the ones gone went by someone else's hand.
-                still = self.existing_recording_ids(batch)
+                still = self.recordings.existing_recording_ids(batch)
                 gone = [rid for rid in batch if rid not in still]
                 resend = [rid for rid in batch if rid in still]
                 if resend:
@@ -229,7 +250,7 @@ class RecordingDeletion(RecordingsReading):
                 batch,
                 answer.body,
                 after_ambiguous=answer.after_ambiguous,
-                look=self.existing_recording_ids,
+                look=self.recordings.existing_recording_ids,
             ), []
 
     def _delete_one(self, recording_id: str) -> DeleteResult:
@@ -255,7 +276,7 @@ class RecordingDeletion(RecordingsReading):
             return DeleteResult(already_gone=[recording_id])
         if answer.status == 500:
             # Often final (recording_api_failure): look instead of retrying.
-            error = self.transport.error(500, "DELETE", self.transport.url(path)[1], answer.body)
+            error = self.transport.error(500, "DELETE", path, answer.body)
             return self._settle_by_looking(recording_id, str(error))
         return DeleteResult(deleted=[recording_id])
 
@@ -263,7 +284,7 @@ class RecordingDeletion(RecordingsReading):
         """After a DELETE that may or may not have acted: gone is deleted (it existed just
         before), still there is failed with ``failure``."""
         with self.transport.waiting_allowed():
-            still_there = recording_id in self.existing_recording_ids([recording_id])
+            still_there = recording_id in self.recordings.existing_recording_ids([recording_id])
         if still_there:
             return DeleteResult(failed={recording_id: failure})
         return DeleteResult(deleted=[recording_id])

@@ -51,14 +51,30 @@ class CollectionItems:
     complete: bool
 
 
-class PlaylistsAPI:
-    """Playlists and their items (mixed into :class:`~.client.PostHogClient`)."""
+class Playlists:
+    """Playlists and their items.
 
-    transport: Transport
-    bulk: BulkActions
-    page_size: int
-    playlist_page_size: int
-    concurrency: int
+    :param transport: the client's HTTP transport.
+    :param bulk: the client's bulk endpoints (``bulk_add``, ``bulk_delete`` of items).
+    :param page_size: items per request when a playlist's recordings are listed.
+    :param playlist_page_size: playlists per list request (PostHog allows at most 500).
+    :param concurrency: parallel requests for one-at-a-time fallbacks.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        bulk: BulkActions,
+        *,
+        page_size: int,
+        playlist_page_size: int,
+        concurrency: int,
+    ) -> None:
+        self.transport = transport
+        self.bulk = bulk
+        self.page_size = page_size
+        self.playlist_page_size = playlist_page_size
+        self.concurrency = concurrency
 
     def iter_playlists(
         self, *, include_synthetic: bool = False, **filters: Any
@@ -201,7 +217,7 @@ class PlaylistsAPI:
             detail = answer.body.get("detail") if isinstance(answer.body, dict) else None
             if KEY_REFUSED_TEXT in str(detail or "").lower():
                 return False
-            raise self.transport.error(403, "POST", self.transport.url(path)[1], answer.body)
+            raise self.transport.error(403, "POST", path, answer.body)
         return True
 
     def add_to_playlist(self, short_id: str, recording_ids: Iterable[str]) -> int:
@@ -210,7 +226,7 @@ class PlaylistsAPI:
         base = f"session_recording_playlists/{safe_id(short_id)}/recordings/"
         for batch in chunked(dict.fromkeys(recording_ids), PLAYLIST_BULK_CAP):
             sent += len(batch)
-            if self.bulk.post("playlist.bulk_add", f"{base}bulk_add/", batch) is not None:
+            if self.bulk.attempt("playlist.bulk_add", f"{base}bulk_add/", batch).accepted:
                 continue
 
             def add_one(rid: str, base: str = base) -> None:
@@ -224,7 +240,7 @@ class PlaylistsAPI:
         removed = 0
         base = f"session_recording_playlists/{safe_id(short_id)}/recordings/"
         for batch in chunked(dict.fromkeys(recording_ids), PLAYLIST_BULK_CAP):
-            if self.bulk.post("playlist.bulk_delete", f"{base}bulk_delete/", batch) is not None:
+            if self.bulk.attempt("playlist.bulk_delete", f"{base}bulk_delete/", batch).accepted:
                 removed += len(batch)
                 continue
             removed += sum(

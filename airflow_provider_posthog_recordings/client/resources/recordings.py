@@ -1,6 +1,6 @@
 """Reading and marking recordings: the list (streamed, page by page), one recording, views.
 
-A part of :class:`~.client.PostHogClient`; deleting is in :mod:`.recording_deletion`.
+A resource of :class:`~..posthog_client.PostHogClient`; deleting is in :mod:`.deletion`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,22 @@ EXISTENCE_BATCH = 500
 QueryLike = RecordingsQuery | Mapping[str, Any] | None
 
 
-class RecordingsReading:
-    """List, fetch and mark recordings (mixed into :class:`~.client.PostHogClient`)."""
+class Recordings:
+    """List, fetch and mark recordings.
 
-    transport: Transport
-    bulk: BulkActions
-    page_size: int
-    concurrency: int
+    :param transport: the client's HTTP transport.
+    :param bulk: the client's bulk endpoints (``bulk_viewed``).
+    :param page_size: recordings per list request.
+    :param concurrency: parallel requests for one-at-a-time fallbacks.
+    """
+
+    def __init__(
+        self, transport: Transport, bulk: BulkActions, *, page_size: int, concurrency: int
+    ) -> None:
+        self.transport = transport
+        self.bulk = bulk
+        self.page_size = page_size
+        self.concurrency = concurrency
 
     def iter_recording_pages(
         self, query: QueryLike = None, page_size: int | None = None, *, prefetch: bool = False
@@ -99,11 +108,11 @@ class RecordingsReading:
         """
         marked = 0
         for batch in chunked(dict.fromkeys(recording_ids), BULK_VIEWED_CAP):
-            answer = self.bulk.post(
+            attempt = self.bulk.attempt(
                 "recordings.bulk_viewed", "session_recordings/bulk_viewed/", batch
             )
-            if answer is not None:
-                body = answer.body if isinstance(answer.body, dict) else {}
+            if attempt.accepted and attempt.answer is not None:
+                body = attempt.answer.body if isinstance(attempt.answer.body, dict) else {}
                 marked += int(body.get("viewed_count", len(batch)))
                 continue
             marked += sum(map_concurrently(self._mark_one_viewed, batch, self.concurrency))

@@ -15,9 +15,13 @@ from airflow_provider_posthog_recordings.client.models import SharingConfigurati
 
 
 class RecordingSharing:
-    """Read, enable, revoke and rotate sharing links (mixed into the client)."""
+    """Read, enable, revoke and rotate sharing links.
 
-    transport: Transport
+    :param transport: the client's HTTP transport.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
 
     def _sharing(self, body: Any) -> SharingConfiguration:
         config = SharingConfiguration.model_validate(body or {})
