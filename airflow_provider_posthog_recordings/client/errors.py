@@ -23,6 +23,17 @@ class PostHogConnectionError(PostHogError):
     """The server could not be reached (or kept dropping the connection) after all retries."""
 
 
+class PostHogRecordingsMissingError(PostHogError):
+    """Some recordings a task was asked to act on do not exist (nothing was done to any).
+
+    :param missing: the ids that do not exist.
+    """
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 class PostHogPaginationError(PostHogError):
     """The server's pagination cannot be followed safely (foreign host, a loop, ...)."""
 

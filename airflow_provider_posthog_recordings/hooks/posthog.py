@@ -149,6 +149,12 @@ class PostHogHook(BaseHook):
             self._client = PostHogClient(**self.client_settings())
         return self._client
 
+    def close(self) -> None:
+        """Close the client's HTTP session, if one was built (a later call builds a new one)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
     def get_conn(self) -> PostHogClient:
         """Same as :meth:`get_client` (Airflow's usual name)."""
         return self.get_client()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.client.models import as_utc
@@ -18,13 +19,14 @@ if TYPE_CHECKING:
 
 
 class PostHogBaseOperator(BaseOperator):
-    """Base of the PostHog operators.
+    """Base of the PostHog operators: the connection, one hook and client per task, errors.
 
-    Subclasses implement :meth:`run_job`; :meth:`execute` turns the package's errors into a
-    task failure with the error's own message (no traceback from deep inside ``requests``).
+    Subclasses implement :meth:`run_job`. The package's errors propagate as themselves
+    (typed, with their status and cause); their message is logged first, so the task log
+    starts with what to fix rather than a traceback. The hook's client is closed when the
+    task's work ends (a deferral included).
 
-    Args:
-        posthog_conn_id: Airflow connection of type ``posthog``.
+    :param posthog_conn_id: Airflow connection of type ``posthog`` (templated).
     """
 
     ui_color = "#f9bd38"
@@ -35,19 +37,25 @@ class PostHogBaseOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> PostHogHook:
-        """The hook of this task's connection."""
+        """The hook of this task's connection (one per task; its client is built once)."""
         return PostHogHook(posthog_conn_id=self.posthog_conn_id)
 
     def execute(self, context: Context) -> Any:
-        """Run the operator's job; PostHog errors fail the task with their own message."""
+        """Run the operator's job (see :meth:`call_job`)."""
         return self.call_job(self.run_job, context)
 
-    def call_job(self, job: Any, *args: Any, **kwargs: Any) -> Any:
-        """Call ``job``; a PostHog error fails the task with its own message."""
+    def call_job(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``job``: a package error is logged with its own message and raised as itself;
+        the client is closed afterwards, whatever happened."""
         try:
             return job(*args, **kwargs)
         except PostHogError as exc:
-            raise AirflowException(str(exc)) from None
+            self.log.error("PostHog: %s", exc)
+            raise
+        finally:
+            hook = self.__dict__.pop("hook", None)
+            if hook is not None:
+                hook.close()
 
     def run_job(self, context: Context) -> Any:
         """The operator's work (subclasses implement it)."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, conf
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import PostHogError
@@ -106,7 +106,7 @@ class PostHogDeletionOperator(PostHogBaseOperator):
     def _record(self, context: Context, cutoff: str | None, policy: dict[str, Any]) -> Any:
         if not self.deletion_record_path:
             return None
-        run_id = str(context.get("run_id") or "manual") if hasattr(context, "get") else "manual"
+        run_id = str(context.get("run_id") or "manual")
         return DeletionRecord(
             folder=object_storage_path(str(self.deletion_record_path)),
             run_id=run_id,
@@ -127,7 +127,7 @@ class PostHogDeletionOperator(PostHogBaseOperator):
         if state is None and event:
             state = event.get("state")
         if state is None:
-            raise AirflowException("resumed without the state it deferred with: rerun the task")
+            raise PostHogError("resumed without the state it deferred with: rerun the task")
         return self.call_job(self.run_leg, context, state)
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> Any:
@@ -154,7 +154,7 @@ class PostHogDeletionOperator(PostHogBaseOperator):
 
     def fail_with_manifest(self, context: Context, manifest: dict[str, Any], message: str) -> None:
         """Push the manifest to XCom ``manifest``, then fail the task."""
-        ti = context.get("ti") if hasattr(context, "get") else None
+        ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key="manifest", value=manifest)
         raise PostHogError(message)

@@ -101,7 +101,7 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
             description=self.description,
         )
         summary = curation.run(self.hook.get_client(), settings)
-        ti = context.get("ti") if hasattr(context, "get") else None
+        ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=PLAYLIST_URL_KEY, value=summary["url"])
         self.log.info("Playlist %r: %s", settings.name, summary)

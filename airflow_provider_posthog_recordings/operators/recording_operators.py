@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_posthog_recordings.client.errors import (
     PostHogConfigError,
-    PostHogNotFoundError,
+    PostHogRecordingsMissingError,
 )
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_id_list, as_optional_int
@@ -163,13 +163,10 @@ class PostHogShareRecordingsOperator(PostHogBaseOperator):
             existing = client.existing_recording_ids(ids)
             missing = [rid for rid in ids if rid not in existing]
             if missing:
-                raise PostHogNotFoundError(
-                    status=404,
-                    method="GET",
-                    path=f"{client.project_path}/session_recordings/",
-                    detail=f"recordings {missing[:10]} do not exist",
-                    hint="nothing was shared; check the ids (PostHog would have made links "
-                    "to nothing)",
+                raise PostHogRecordingsMissingError(
+                    f"recordings {missing[:10]} do not exist: nothing was shared; check the ids "
+                    "(PostHog would have made links to nothing)",
+                    missing,
                 )
         links: dict[str, str | None] = {}
         for rid in ids:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
-    AirflowException,
     AirflowSensorTimeout,
     BaseSensorOperator,
     PokeReturnValue,
@@ -16,7 +16,11 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_posthog_recordings.client.errors import TRANSIENT_ERRORS, PostHogError
-from airflow_provider_posthog_recordings.client.query import RecordingsQuery, query_as_dict
+from airflow_provider_posthog_recordings.client.query import (
+    RecordingsQuery,
+    missing_window_warning,
+    query_as_dict,
+)
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int
 from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
@@ -79,11 +83,17 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         self.posthog_conn_id = posthog_conn_id
         self.deferrable = deferrable
 
+    @cached_property
+    def hook(self) -> PostHogHook:
+        """The hook of this task's connection (one per task; its client is built once)."""
+        return PostHogHook(posthog_conn_id=self.posthog_conn_id)
+
     def _check(self) -> RecordingsCheck:
         """The check of the rendered arguments (raises PostHogConfigError when invalid)."""
         query = RecordingsQuery.parse(self.query)
-        if query.date_from is None and not query.session_ids:
-            self.log.warning("The query has no date_from: PostHog only looks at the last 3 days")
+        warning = missing_window_warning(query)
+        if warning:
+            self.log.warning(warning)
         return RecordingsCheck(
             query_as_dict(query),
             as_int(self.min_count, "min_count", minimum=1),
@@ -95,18 +105,26 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         """One check; throttling or a transient server error counts as 'not yet'."""
         try:
             check = self._check()
-            client = PostHogHook(posthog_conn_id=self.posthog_conn_id).get_client()
-            result = check.run(client)
+            result = check.run(self.hook.get_client())
         except TRANSIENT_ERRORS as exc:
             self.log.warning("PostHog check failed (%s); trying again next poke", exc)
             return PokeReturnValue(is_done=False)
         except PostHogError as exc:
-            raise AirflowException(str(exc)) from None
+            self.log.error("PostHog: %s", exc)
+            raise
         self.log.info("%s found (need %d)", result.describe(), check.min_count)
         return PokeReturnValue(is_done=result.done, xcom_value=result.ids)
 
     def execute(self, context: Context) -> Any:
-        """Poke once; if not done, wait in the worker or defer to the triggerer."""
+        """Poke (in the worker, or once and then in the triggerer); the client is closed after."""
+        try:
+            return self._wait(context)
+        finally:
+            hook = self.__dict__.pop("hook", None)
+            if hook is not None:
+                hook.close()
+
+    def _wait(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
         timeout = self.timeout
@@ -137,7 +155,7 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         if status == "timeout":
             raise AirflowSensorTimeout(f"Waiting for PostHog recordings {message}")
         if not event or status != "success":
-            raise AirflowException(f"Waiting for PostHog recordings failed: {message}")
+            raise PostHogError(f"Waiting for PostHog recordings failed: {message}")
         ids = event.get("recording_ids", [])
         count = event.get("count", len(ids))
         self.log.info(

@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import TRANSIENT_ERRORS, PostHogError
 from airflow_provider_posthog_recordings.jobs.waiting import CheckResult, RecordingsCheck
 
@@ -55,6 +56,7 @@ class PostHogRecordingsTrigger(BaseTrigger):
         self.max_ids = max_ids
         self.poll_interval = poll_interval
         self.end_time = end_time
+        self._client: PostHogClient | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and JSON-able arguments, as the triggerer stores them."""
@@ -72,17 +74,30 @@ class PostHogRecordingsTrigger(BaseTrigger):
         )
 
     def _check_once(self) -> CheckResult:
-        from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
+        """One check, with the client read from the connection once for the whole run."""
+        if self._client is None:
+            from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 
-        client = PostHogHook(posthog_conn_id=self.posthog_conn_id).get_client()
+            self._client = PostHogHook(posthog_conn_id=self.posthog_conn_id).get_client()
         check = RecordingsCheck(self.query, self.min_count, self.include_ongoing, self.max_ids)
-        try:
-            return check.run(client)
-        finally:
-            client.close()
+        return check.run(self._client)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until enough recordings match or the deadline passes; yield one event."""
+        """Poll until enough recordings match or the deadline passes; yield one event.
+
+        The connection is read once and one client serves every poll; it is closed when the
+        run ends (an event, an error, or the triggerer cancelling it).
+        """
+        try:
+            async for event in self._poll():
+                yield event
+                return
+        finally:
+            client, self._client = self._client, None
+            if client is not None:
+                client.close()
+
+    async def _poll(self) -> AsyncIterator[TriggerEvent]:
         while True:
             try:
                 result = await asyncio.to_thread(self._check_once)

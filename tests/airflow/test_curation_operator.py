@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.operators.playlist_operators import (
     PostHogCuratePlaylistOperator,
@@ -102,14 +102,14 @@ def test_works_when_bulk_is_refused(emulator_factory: Any, monkeypatch: Any, no_
 
 def test_refuses_a_filters_playlist(posthog_conn: Any) -> None:
     posthog_conn.create_playlist("Errors", type="filters", filters={"date_from": "-7d"})
-    with pytest.raises(AirflowException, match="is a 'filters' playlist, not 'collection'"):
+    with pytest.raises(PostHogError, match="is a 'filters' playlist, not 'collection'"):
         _op().execute({})
 
 
 def test_refuses_an_ambiguous_name(posthog_conn: Any) -> None:
     posthog_conn.create_playlist("Errors")
     posthog_conn.create_playlist("Errors")
-    with pytest.raises(AirflowException, match="2 playlists are named 'Errors'"):
+    with pytest.raises(PostHogError, match="2 playlists are named 'Errors'"):
         _op().execute({})
 
 
@@ -157,7 +157,7 @@ def test_collection_on_cloud_fails_before_changing_anything_and_names_filters(
     cloud_conn: Any,
 ) -> None:
     cloud_conn.seed_recordings(20, days=6, seed=35, error_fraction=0.5)
-    with pytest.raises(AirflowException, match="playlist_type='filters'"):
+    with pytest.raises(PostHogError, match="playlist_type='filters'"):
         _op().execute({})
     assert [p for p in cloud_conn.playlists() if not p["short_id"].startswith("synthetic-")] == []
     assert all(r.method in ("GET", "POST") for r in cloud_conn.requests)
@@ -165,7 +165,7 @@ def test_collection_on_cloud_fails_before_changing_anything_and_names_filters(
 
 
 def test_saved_search_refuses_what_it_cannot_express(cloud_conn: Any) -> None:
-    with pytest.raises(AirflowException, match="cannot filter by \\['distinct_ids'\\]"):
+    with pytest.raises(PostHogError, match="cannot filter by \\['distinct_ids'\\]"):
         PostHogCuratePlaylistOperator(
             task_id="curate", name="One person", query={"date_from": "-7d", "distinct_ids": ["a"]}
         ).execute({})

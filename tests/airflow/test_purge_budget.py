@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+from airflow.providers.common.compat.sdk import TaskDeferred
 
+from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.client.http import key_budget
 from airflow_provider_posthog_recordings.jobs.deletion import read_deletion_record
 from airflow_provider_posthog_recordings.operators import (
@@ -151,7 +152,7 @@ def test_the_deletion_record_lists_exactly_what_was_deleted(
         deletion_record_path=str(tmp_path / "record"),
     )
     context = {"data_interval_end": START, "run_id": "scheduled__2026-03-01T00:00:00+00:00"}
-    with pytest.raises(AirflowException, match="4 recordings could not be deleted"):
+    with pytest.raises(PostHogError, match="4 recordings could not be deleted"):
         op.execute(context)  # a run that fails half-way ...
     lines = read_deletion_record(tmp_path / "record", context["run_id"])
     # ... leaves a record of exactly what it did delete.
@@ -196,7 +197,7 @@ async def test_the_budget_trigger_waits_then_hands_the_state_back() -> None:
 
 def test_resume_without_state_fails_clearly(cloud_conn: Any) -> None:
     op = PostHogPurgeRecordingsOperator(task_id="purge", older_than_days=10)
-    with pytest.raises(AirflowException, match="without the state"):
+    with pytest.raises(PostHogError, match="without the state"):
         op.execute_resume({}, event={"status": "resume"})
     assert cloud_conn.request_count == 0
 

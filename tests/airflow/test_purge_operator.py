@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.operators import (
     PostHogPurgeRecordingsOperator,
 )
@@ -79,7 +79,7 @@ def test_protected_playlists_pinned_and_named(posthog_conn: Any) -> None:
 def test_unknown_protected_playlist_fails_before_deleting(posthog_conn: Any) -> None:
     ids = posthog_conn.seed_recordings(20, days=60, end=NOW)
     op = PostHogPurgeRecordingsOperator(task_id="p", older_than_days=30, keep_playlists=["Typo"])
-    with pytest.raises(AirflowException, match="Typo"):
+    with pytest.raises(PostHogError, match="Typo"):
         op.execute(_context())
     assert posthog_conn.recording_ids() == set(ids)
 
@@ -97,7 +97,7 @@ def test_shared_recordings_kept_when_asked(posthog_conn: Any) -> None:
 def test_over_the_cap_fails_before_deleting_anything(posthog_conn: Any) -> None:
     ids = posthog_conn.seed_recordings(100, days=60, seed=25, end=NOW)
     op = PostHogPurgeRecordingsOperator(task_id="p", older_than_days=30, max_deletions=10)
-    with pytest.raises(AirflowException, match=r"max_deletions is 10.*raise max_deletions"):
+    with pytest.raises(PostHogError, match=r"max_deletions is 10.*raise max_deletions"):
         op.execute(_context())
     assert posthog_conn.recording_ids() == set(ids)
     assert not [r for r in posthog_conn.requests if r.method in ("DELETE", "POST")]
@@ -129,7 +129,7 @@ def test_manifest_ids_are_capped_with_a_note(posthog_conn: Any) -> None:
 def test_templated_arguments_are_validated_at_run_time(posthog_conn: Any) -> None:
     op = PostHogPurgeRecordingsOperator(task_id="p", older_than_days="{{ params.days }}")
     op.older_than_days = "0"  # what a bad param renders to
-    with pytest.raises(AirflowException, match="at least 1"):
+    with pytest.raises(PostHogError, match="at least 1"):
         op.execute(_context())
 
 
@@ -147,7 +147,7 @@ def test_bad_input_fails_before_any_request(
     posthog_conn: Any, kwargs: dict[str, Any], match: str
 ) -> None:
     op = PostHogPurgeRecordingsOperator(task_id="p", **kwargs)  # __init__ only stores
-    with pytest.raises(AirflowException, match=match):
+    with pytest.raises(PostHogError, match=match):
         op.execute({})
     assert posthog_conn.request_count == 0
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
     PostHogListRecordingsOperator,
@@ -47,7 +47,7 @@ def test_list_caps_results(posthog_conn: Any) -> None:
 
 def test_list_refuses_a_bad_query_as_a_task_failure(posthog_conn: Any) -> None:
     op = PostHogListRecordingsOperator(task_id="l", query={"date_form": "-7d"})
-    with pytest.raises(AirflowException, match="date_form"):
+    with pytest.raises(PostHogError, match="date_form"):
         op.execute({})
     assert posthog_conn.request_count == 0
 
@@ -104,7 +104,7 @@ def test_delete_report_only_and_cap(posthog_conn: Any) -> None:
     dry = PostHogDeleteRecordingsOperator(task_id="d", recording_ids=ids, report_only=True)
     assert dry.execute({})["would_delete_ids"] == ids
     capped = PostHogDeleteRecordingsOperator(task_id="d2", recording_ids=ids, max_deletions=5)
-    with pytest.raises(AirflowException, match="max_deletions is 5"):
+    with pytest.raises(PostHogError, match="max_deletions is 5"):
         capped.execute({})
     assert posthog_conn.recording_ids() == set(ids)
 
@@ -116,7 +116,7 @@ def test_bad_arguments_fail_before_any_request(posthog_conn: Any) -> None:
         PostHogMarkRecordingsViewedOperator(task_id="v"),
         PostHogListRecordingsOperator(task_id="l", query={"date_from": "-1d"}, batch_size=0),
     ):
-        with pytest.raises(AirflowException):
+        with pytest.raises(PostHogError):
             op.execute({})
     assert posthog_conn.request_count == 0
 
@@ -125,7 +125,7 @@ def test_share_refuses_ids_that_do_not_exist_before_sharing_anything(cloud_conn:
     """PostHog's sharing endpoints answer 200 for any id: the operator checks first."""
     [real] = cloud_conn.seed_recordings(1, days=2)
     op = PostHogShareRecordingsOperator(task_id="share", recording_ids=[real, "no-such-id"])
-    with pytest.raises(AirflowException, match="no-such-id"):
+    with pytest.raises(PostHogError, match="no-such-id"):
         op.execute({})
     assert not [r for r in cloud_conn.requests if "/sharing/" in r.path]
     links = PostHogShareRecordingsOperator(task_id="share", recording_ids=[real]).execute({})

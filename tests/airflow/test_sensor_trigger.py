@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import (
-    AirflowException,
     AirflowSensorTimeout,
     TaskDeferred,
 )
 
-from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError, PostHogError
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.sensors.recordings_sensor import PostHogRecordingsSensor
 from airflow_provider_posthog_recordings.triggers.recordings_trigger import PostHogRecordingsTrigger
@@ -64,7 +63,7 @@ def test_auth_errors_fail_the_sensor(posthog_conn: Any, monkeypatch: Any) -> Non
         "AIRFLOW_CONN_POSTHOG_DEFAULT",
         connection_json(posthog_conn).replace(posthog_conn.api_key, "phx_no_scopes"),
     )
-    with pytest.raises(AirflowException, match="session_recording:read"):
+    with pytest.raises(PostHogError, match="session_recording:read"):
         PostHogRecordingsSensor(task_id="w", query=ERRORS).poke({})
 
 
@@ -104,7 +103,7 @@ def test_execute_complete_returns_ids_or_fails(posthog_conn: Any) -> None:
     sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS)
     event = {"status": "success", "recording_ids": ["a", "b"], "count": 2}
     assert sensor.execute_complete({}, event) == ["a", "b"]
-    with pytest.raises(AirflowException, match="boom"):
+    with pytest.raises(PostHogError, match="boom"):
         sensor.execute_complete({}, {"status": "error", "message": "boom"})
     with pytest.raises(AirflowSensorTimeout, match="timed out"):
         sensor.execute_complete({}, {"status": "timeout", "message": "timed out: none"})
@@ -176,7 +175,7 @@ def test_init_only_assigns_the_arguments() -> None:
     assert sensor.query is query and sensor.min_count == "{{ params.n }}"
     assert sensor.template_fields_renderers == {"query": "json"}
     sensor.min_count = "1"  # as rendered
-    with pytest.raises(AirflowException, match="max_ids must be 0 or more"):
+    with pytest.raises(PostHogError, match="max_ids must be 0 or more"):
         sensor.poke({})
 
 
@@ -188,7 +187,7 @@ def test_rendered_min_count_is_checked_when_poking(
     posthog_conn: Any, min_count: str, match: str
 ) -> None:
     sensor = PostHogRecordingsSensor(task_id="w", query=ERRORS, min_count=min_count)
-    with pytest.raises(AirflowException, match=match):
+    with pytest.raises(PostHogError, match=match):
         sensor.poke({})
     assert posthog_conn.request_count == 0
 

@@ -122,3 +122,22 @@ def test_redirects_are_not_followed_and_say_where_to_go() -> None:
     assert caught.value.status == 301 and "redirects to https://us.posthog.com/api/" in message
     assert "phx_secret_1" not in message
     assert len(seen) == 1
+
+
+def test_a_connection_failure_is_ours_alone_with_no_requests_traceback(sleeps: Any) -> None:
+    """Nothing listens on the port: the error is the package's own, typed, and its traceback
+    holds no frame from inside requests (nor a chained requests exception)."""
+    import socket
+    import traceback
+
+    from airflow_provider_posthog_recordings.client.errors import PostHogConnectionError
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = PostHogClient(f"http://127.0.0.1:{port}", "phx_test_key_123456", 1, max_retries=1)
+    with pytest.raises(PostHogConnectionError) as caught:
+        client.get_recording("abc")
+    text = "".join(traceback.format_exception(caught.value))
+    assert "check the host" in str(caught.value)
+    assert "requests/" not in text and "urllib3" not in text, text

@@ -142,7 +142,7 @@ def test_sharing_links_only_existing_recordings_and_revokes(
     monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(connection))
     mocker.patch("airflow_provider_posthog_recordings.client.http.backoff.sleep")
 
-    # The operator fails the task (AirflowException) with the client's message.
+    # The operator fails the task with the client's own error.
     with pytest.raises(Exception, match=f"{unknown}.*nothing was shared"):
         PostHogShareRecordingsOperator(task_id="s", recording_ids=[ids[0], unknown]).execute({})
     assert emulator.sharing_enabled_ids() == set(), "a link was made before the check failed"

@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError, PostHogError
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
@@ -98,7 +97,7 @@ def test_bad_purge_operator_arguments_fail_at_run_time_before_any_request(
     bad values fail when the task runs, before any request."""
     _set_connection(monkeypatch, server)
     op = PostHogPurgeRecordingsOperator(task_id="purge", **kwargs)
-    with pytest.raises(AirflowException, match=match):
+    with pytest.raises(PostHogError, match=match):
         op.execute(CONTEXT)
     assert server.request_count == 0
 
@@ -121,7 +120,7 @@ def test_bad_templated_values_fail_at_run_time_before_any_request(
     )
     op.older_than_days, op.max_deletions = "30", "100"
     setattr(op, field, rendered)  # what a bad param renders to
-    with pytest.raises(AirflowException, match=match):
+    with pytest.raises(PostHogError, match=match):
         op.execute(CONTEXT)
     assert server.request_count == 0
 
@@ -135,9 +134,9 @@ def test_a_query_of_an_unsendable_type_fails_before_curation_creates_a_playlist(
     with pytest.raises(PostHogConfigError, match="type set"):
         curate_playlist(client_for(server), CurationSettings(name="Errors", query=query))
     _set_connection(monkeypatch, server)
-    with pytest.raises(AirflowException, match="type set"):
+    with pytest.raises(PostHogError, match="type set"):
         PostHogCuratePlaylistOperator(task_id="c", name="Errors", query=query).execute({})
-    with pytest.raises(AirflowException, match="type set"):
+    with pytest.raises(PostHogError, match="type set"):
         PostHogListRecordingsOperator(task_id="l", query=query).execute({})
     assert server.request_count == 0
     assert [p["name"] for p in server.playlists()] == ["Legal hold"]
@@ -223,7 +222,7 @@ def test_bad_connections_fail_before_any_request(
         PostHogPurgeRecordingsOperator(task_id="purge", older_than_days=30),
         PostHogListRecordingsOperator(task_id="list", query={"date_from": "-7d"}),
     ):
-        with pytest.raises(AirflowException, match=match):
+        with pytest.raises(PostHogError, match=match):
             op.execute(CONTEXT)
     assert server.request_count == 0
 

@@ -11,8 +11,9 @@ import uuid
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, redact
+from airflow.providers.common.compat.sdk import redact
 
+from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.hooks import posthog as hook_module
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.operators import (
@@ -87,7 +88,7 @@ def _run(op: Any, context: dict[str, Any], texts: dict[str, Any]) -> Any:
     name = f"{type(op).__name__} #{len(texts)}"
     try:
         result = op.execute(context)
-    except AirflowException as exc:
+    except PostHogError as exc:
         texts[f"{name} exception"] = "".join(traceback.format_exception(exc))
         assert "PostHog" in str(exc), f"unclear error: {exc}"
         return exc
@@ -146,7 +147,7 @@ def test_no_log_xcom_exception_or_template_holds_the_key(
     world.clear_faults()
     world.inject("503", times=100, path_contains="/session_recordings/")
     failure = _run(PostHogListRecordingsOperator(task_id="l", query={}), context, texts)
-    assert isinstance(failure, AirflowException)
+    assert isinstance(failure, PostHogError)
     assert "GET /api/projects/1/session_recordings/" in str(failure) and "503" in str(failure)
 
     assert random_faults >= 3, world.faults_injected

@@ -89,9 +89,12 @@ def test_compute_cutoff_accepts_text_days_and_refuses_zero() -> None:
         compute_cutoff(CUTOFF, 0)
 
 
-def test_longest_retention() -> None:
-    assert LONGEST_RETENTION_DAYS == 1837
-    assert LONGEST_RETENTION_DAYS > 5 * 365
+def test_the_widest_window_reaches_past_five_years_with_leap_days() -> None:
+    """PostHog keeps recordings at most 5 years (from the start of their day): the widest
+    window must reach before a recording that started 5 calendar years and a day ago."""
+    now = datetime(2028, 3, 1, tzinfo=UTC)  # 2024 and 2028 are leap years within the window
+    five_years_ago = datetime(2023, 2, 28, tzinfo=UTC)
+    assert now - timedelta(days=LONGEST_RETENTION_DAYS) < five_years_ago
 
 
 # ------------------------------------------------------------------ RetentionPolicy.decide
