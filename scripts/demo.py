@@ -46,7 +46,7 @@ from typing import Any
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.models import Recording
-from airflow_provider_posthog_recordings.jobs.purge import RetentionPolicy
+from airflow_provider_posthog_recordings.jobs.retention import RetentionPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = ROOT / "airflow_home"

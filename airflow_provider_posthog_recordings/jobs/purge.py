@@ -31,11 +31,9 @@ from __future__ import annotations
 import itertools
 import logging
 import tempfile
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import IO, Any
 
 from airflow_provider_posthog_recordings.client import PostHogClient
@@ -58,6 +56,13 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     delete_group,
     run_leg,
 )
+from airflow_provider_posthog_recordings.jobs.retention import (
+    Decision,
+    PlanCounts,
+    RetentionPolicy,
+    compute_cutoff,
+    validate_older_than_days,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,124 +70,6 @@ log = logging.getLogger(__name__)
 PENDING_IN_STATE = 2000
 #: While planning, waits up to this long (a minute's budget) are slept through.
 PLANNING_MAX_WAIT = 90.0
-
-
-# ---------------------------------------------------------------- the rule (pure)
-
-
-class KeepReason(str, Enum):
-    """Why a listed recording is kept."""
-
-    NEWER_THAN_CUTOFF = "newer_than_cutoff"
-    NO_START_TIME = "no_start_time"
-    ONGOING = "ongoing"
-    PROTECTED_PLAYLIST = "protected_playlist"
-    SHARED = "shared"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The verdict on one recording: delete it, or keep it for ``reason``."""
-
-    recording_id: str
-    delete: bool
-    reason: KeepReason | None = None
-
-
-def validate_older_than_days(value: object) -> int:
-    """Return ``older_than_days`` as a positive int, or raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PostHogConfigError(f"older_than_days must be a whole number of days, not {value!r}")
-    try:
-        days = int(value)
-    except ValueError:
-        raise PostHogConfigError(
-            f"older_than_days must be a whole number of days, not {value!r}"
-        ) from None
-    if days <= 0:
-        raise PostHogConfigError(
-            f"older_than_days must be at least 1 (got {days}): 0 or less would delete "
-            "recordings of today"
-        )
-    return days
-
-
-def compute_cutoff(reference: datetime, older_than_days: int) -> datetime:
-    """The instant before which recordings are old: ``reference - older_than_days``.
-
-    ``reference`` is the run's ``data_interval_end`` (so reruns and backfills decide the same),
-    taken as UTC when naive.
-    """
-    days = validate_older_than_days(older_than_days)
-    return as_utc(reference) - timedelta(days=days)
-
-
-@dataclass(frozen=True)
-class RetentionPolicy:
-    """A user's retention rule on top of PostHog's own.
-
-    A recording is deleted only when all of these hold: it has a start time, it started
-    strictly before ``cutoff``, it is not ongoing, it is not in ``protected_ids`` (recordings of
-    protected playlists), and, with ``keep_shared``, it is not publicly shared.
-
-    Attributes:
-        cutoff: aware UTC instant; recordings starting at or after it are kept.
-        protected_ids: ids in protected playlists.
-        keep_shared: keep recordings whose public sharing is enabled.
-    """
-
-    cutoff: datetime
-    protected_ids: frozenset[str] = frozenset()
-    keep_shared: bool = False
-
-    def __post_init__(self) -> None:
-        if self.cutoff.tzinfo is None:
-            raise PostHogConfigError("the cutoff must be timezone-aware")
-
-    def decide(
-        self, recording: Recording, *, shared: bool | None = None, protected: bool = False
-    ) -> Decision:
-        """Decide one recording.
-
-        Args:
-            recording: the recording as listed.
-            shared: its sharing state, only consulted with ``keep_shared``; unknown (None)
-                keeps it: when in doubt, nothing is deleted.
-            protected: it is known to be in a protected playlist by other means.
-        """
-        rid = recording.id
-        if recording.start_time is None:
-            return Decision(rid, False, KeepReason.NO_START_TIME)
-        if recording.start_time >= self.cutoff:
-            return Decision(rid, False, KeepReason.NEWER_THAN_CUTOFF)
-        if recording.ongoing:
-            return Decision(rid, False, KeepReason.ONGOING)
-        if protected or rid in self.protected_ids:
-            return Decision(rid, False, KeepReason.PROTECTED_PLAYLIST)
-        if self.keep_shared and shared is not False:
-            return Decision(rid, False, KeepReason.SHARED)
-        return Decision(rid, True)
-
-    def needs_sharing_check(self, recording: Recording) -> bool:
-        """True when the verdict depends on the recording's sharing state."""
-        return self.keep_shared and self.decide(recording, shared=False).delete
-
-
-@dataclass
-class PlanCounts:
-    """What the plan saw: listed, kept by reason, candidates."""
-
-    listed: int = 0
-    kept: Counter[str] = field(default_factory=Counter)
-    candidates: int = 0
-
-    def add(self, decision: Decision) -> None:
-        """Count one decision."""
-        self.listed += 1
-        if decision.delete:
-            self.candidates += 1
-        elif decision.reason is not None:
-            self.kept[decision.reason.value] += 1
 
 
 # ---------------------------------------------------------------- settings
@@ -211,7 +98,7 @@ class PurgeSettings:
         record: where to write every deleted id (None: no durable record).
     """
 
-    older_than_days: int
+    older_than_days: int | str
     reference: datetime
     report_only: bool = False
     max_deletions: int | None = 1000
@@ -235,18 +122,22 @@ class PurgeSettings:
         }
 
 
-def check_settings(settings: PurgeSettings, cutoff: datetime) -> None:
-    """Refuse bad settings before any request is sent (numbers given as text are converted).
+def check_settings(settings: PurgeSettings) -> datetime:
+    """Refuse bad settings before any request is sent (numbers given as text are converted);
+    return the cutoff.
 
-    Raises:
-        PostHogConfigError: naming the setting.
+    :raises PostHogConfigError: naming the setting.
     """
+    days = validate_older_than_days(settings.older_than_days)
+    settings.older_than_days = days
     for name in ("max_deletions", "max_deletions_per_run"):
         value = getattr(settings, name)
         if value is not None:
             setattr(settings, name, as_int(value, name))
     settings.manifest_ids = as_int(settings.manifest_ids, "manifest_ids")
+    cutoff = compute_cutoff(settings.reference, days)
     purge_query(settings, cutoff)
+    return cutoff
 
 
 # ---------------------------------------------------------------- protection
@@ -466,11 +357,12 @@ def run(
     """
     state = dict(state or {})
     settings.reference = carried_reference(state, settings.reference)
-    cutoff = compute_cutoff(settings.reference, settings.older_than_days)
-    check_settings(settings, cutoff)
+    cutoff = check_settings(settings)
     leg = int(state.get("leg", 0)) + 1
     if settings.record is not None:
         settings.record.leg = leg
+        settings.record.cutoff = cutoff.isoformat()
+        settings.record.policy = settings.policy_description()
 
     def one_leg() -> JobOutcome:
         try:

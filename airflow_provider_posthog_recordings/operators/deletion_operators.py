@@ -225,7 +225,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
     ) -> purge.PurgeSettings:
         """The job's settings from the rendered arguments (a resumed leg: the run's cutoff)."""
         settings = purge.PurgeSettings(
-            older_than_days=purge.validate_older_than_days(self.older_than_days),
+            older_than_days=self.older_than_days,
             reference=purge.carried_reference(state, run_reference_time(context)),
             report_only=as_bool(self.report_only, "report_only"),
             max_deletions=as_optional_int(self.max_deletions, "max_deletions"),
@@ -238,11 +238,8 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             query=RecordingsQuery.parse(self.query),
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
-        cutoff = purge.compute_cutoff(settings.reference, settings.older_than_days)
-        if not settings.report_only:
-            settings.record = self._record(
-                context, cutoff.isoformat(), settings.policy_description()
-            )
+        if not settings.report_only:  # the job sets the record's cutoff
+            settings.record = self._record(context, None, settings.policy_description())
         return settings
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:

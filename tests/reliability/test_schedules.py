@@ -68,7 +68,7 @@ def test_a_schedule_is_the_same_for_the_same_seed() -> None:
 
 
 def test_the_runner_sees_a_wrongful_deletion(mocker: Any) -> None:
-    from airflow_provider_posthog_recordings.jobs.purge import Decision, RetentionPolicy
+    from airflow_provider_posthog_recordings.jobs.retention import Decision, RetentionPolicy
 
     mocker.patch.object(
         RetentionPolicy, "decide", lambda self, rec, **kwargs: Decision(rec.id, True)
@@ -78,7 +78,7 @@ def test_the_runner_sees_a_wrongful_deletion(mocker: Any) -> None:
 
 
 def test_the_runner_sees_a_missed_deletion(mocker: Any) -> None:
-    from airflow_provider_posthog_recordings.jobs.purge import Decision, RetentionPolicy
+    from airflow_provider_posthog_recordings.jobs.retention import Decision, RetentionPolicy
 
     mocker.patch.object(
         RetentionPolicy, "decide", lambda self, rec, **kwargs: Decision(rec.id, False)

@@ -13,7 +13,7 @@ from airflow_provider_posthog_recordings.client.query import LONGEST_RETENTION_D
 from airflow_provider_posthog_recordings.jobs.arguments import as_optional_int
 from airflow_provider_posthog_recordings.jobs.curation import CurationPlan, plan_curation
 from airflow_provider_posthog_recordings.jobs.deletion import check_deletion_cap
-from airflow_provider_posthog_recordings.jobs.purge import (
+from airflow_provider_posthog_recordings.jobs.retention import (
     Decision,
     KeepReason,
     PlanCounts,
@@ -83,10 +83,11 @@ def test_compute_cutoff_converts_to_utc() -> None:
     assert cutoff.tzinfo == UTC
 
 
-def test_compute_cutoff_accepts_text_days_and_refuses_zero() -> None:
-    assert compute_cutoff(CUTOFF, "2") == datetime(2024, 4, 29, tzinfo=UTC)  # type: ignore[arg-type]
+def test_older_than_days_accepts_text_days_and_refuses_zero() -> None:
+    days = validate_older_than_days("2")
+    assert compute_cutoff(CUTOFF, days) == datetime(2024, 4, 29, tzinfo=UTC)
     with pytest.raises(PostHogConfigError, match="at least 1"):
-        compute_cutoff(CUTOFF, 0)
+        validate_older_than_days(0)
 
 
 def test_the_widest_window_reaches_past_five_years_with_leap_days() -> None:
@@ -182,28 +183,6 @@ def test_sharing_ignored_without_keep_shared(shared: bool | None) -> None:
 def test_protected_wins_over_shared_as_the_reason() -> None:
     policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"x"}), keep_shared=True)
     assert policy.decide(rec("x"), shared=True).reason is KeepReason.PROTECTED_PLAYLIST
-
-
-# ------------------------------------------------------------------ needs_sharing_check
-
-
-def test_needs_sharing_check_without_keep_shared() -> None:
-    assert RetentionPolicy(CUTOFF).needs_sharing_check(rec("x")) is False
-
-
-@pytest.mark.parametrize(
-    ("recording", "expected"),
-    [
-        (rec("old"), True),
-        (rec("new", CUTOFF), False),
-        (rec("nostart", None), False),
-        (rec("live", ongoing=True), False),
-        (rec("prot"), False),
-    ],
-)
-def test_needs_sharing_check(recording: Recording, expected: bool) -> None:
-    policy = RetentionPolicy(CUTOFF, protected_ids=frozenset({"prot"}), keep_shared=True)
-    assert policy.needs_sharing_check(recording) is expected
 
 
 # ------------------------------------------------------------------ PlanCounts
