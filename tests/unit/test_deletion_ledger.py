@@ -1,0 +1,107 @@
+"""The deletion ledger, the cap and the durable record (jobs/deletion.py), without a server."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
+from airflow_provider_posthog_recordings.client.models import DeleteResult
+from airflow_provider_posthog_recordings.jobs.deletion import (
+    DeletionLedger,
+    DeletionRecord,
+    Progress,
+    check_deletion_cap,
+    read_deletion_record,
+)
+
+
+def result(**fields: Any) -> DeleteResult:
+    return DeleteResult(**fields)
+
+
+def test_the_ledger_counts_each_outcome_and_caps_the_ids() -> None:
+    ledger = DeletionLedger(manifest_ids=3)
+    ledger.add(result(deleted=["a", "b"], already_gone=["c"], failed={"d": "500"}))
+    ledger.add(result(deleted=["e", "f"], unsent=["g"]))
+    assert (ledger.deleted, ledger.already_gone, ledger.failed) == (4, 1, 1)
+    assert ledger.settled == 6  # unsent ids are not counted: they come again
+    summary = ledger.summary()
+    assert summary["deleted_ids"] == ["a", "b", "e"]
+    assert summary["ids_truncated"] is True
+    assert summary["failed_ids"] == {"d": "500"}
+    assert (summary["deleted"], summary["already_gone"], summary["failed"]) == (4, 1, 1)
+
+
+def test_unattributed_ids_count_as_deleted_and_gone_as_posthog_said() -> None:
+    ledger = DeletionLedger()
+    ledger.add(result(unattributed=["x", "y", "z"], unattributed_deleted=2))
+    assert (ledger.deleted, ledger.already_gone) == (2, 1)
+    assert ledger.deleted_ids == []  # which two is unknown: none is named as deleted
+
+
+def test_failed_ids_are_capped_too() -> None:
+    ledger = DeletionLedger(manifest_ids=1)
+    ledger.add(result(failed={"a": "x", "b": "y"}))
+    assert ledger.failed == 2 and ledger.failed_ids == {"a": "x"}
+    assert ledger.summary()["ids_truncated"] is False
+
+
+def test_the_ledger_survives_a_deferral_as_json() -> None:
+    ledger = DeletionLedger(manifest_ids=5)
+    ledger.add(result(deleted=["a"], already_gone=["b"], failed={"c": "500"}))
+    again = DeletionLedger.from_state(json.loads(json.dumps(ledger.to_state())))
+    assert again == ledger
+    again.add(result(deleted=["d"]))
+    assert again.summary()["deleted_ids"] == ["a", "d"]
+
+
+@pytest.mark.parametrize(
+    ("candidates", "cap", "refused"),
+    [(5, 5, False), (6, 5, True), (0, 0, False), (1, 0, True), (10**6, None, False)],
+)
+def test_the_cap(candidates: int, cap: int | None, refused: bool) -> None:
+    if refused:
+        with pytest.raises(PostHogConfigError, match=f"max_deletions is {cap}") as caught:
+            check_deletion_cap(candidates, cap, "the policy")
+        assert f"{candidates} recordings match the policy" in str(caught.value)
+        assert "nothing was deleted" in str(caught.value)
+    else:
+        check_deletion_cap(candidates, cap, "the policy")
+
+
+def test_the_record_writes_one_part_per_group_and_reads_back_in_order(tmp_path: Path) -> None:
+    record = DeletionRecord(
+        folder=tmp_path, run_id="manual__2026-01-01T00:00:00+00:00", cutoff="C", policy={"p": 1}
+    )
+    record.write(result(deleted=["a", "b"], unattributed=["u"], unattributed_deleted=1))
+    record.write(result(already_gone=["g"]))  # nothing deleted: no part
+    record.leg = 2
+    record.write(result(deleted=["c"]))
+    folder = tmp_path / "manual__2026-01-01T00_00_00+00_00"
+    assert len(list(folder.iterdir())) == 2
+    lines = read_deletion_record(tmp_path, record.run_id)
+    assert [(line["recording_id"], line["outcome"]) for line in lines] == [
+        ("a", "deleted"),
+        ("b", "deleted"),
+        ("u", "deleted_or_already_gone"),
+        ("c", "deleted"),
+    ]
+    assert {line["cutoff"] for line in lines} == {"C"}
+    assert {line["run_id"] for line in lines} == {record.run_id}
+    assert lines[0]["policy"] == {"p": 1}
+
+
+def test_progress_logs_about_every_tenth(caplog: Any) -> None:
+    caplog.set_level(logging.INFO)
+    progress = Progress(total=100)
+    ledger = DeletionLedger()
+    for _ in range(100):
+        ledger.add(result(deleted=["x"]))
+        progress.update(ledger)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Deleted")]
+    assert len(lines) == 10 and lines[-1].startswith("Deleted 100/100")
