@@ -103,6 +103,11 @@ def saved_filter_counts(ctx: RequestContext, filters: Filters) -> dict[str, Any]
     The count is of one page of the backend's query (its default limit, as PostHog runs
     it): ``has_more`` says there were more. None when the emulator cannot evaluate the
     query (it does not emulate event filters, for example): PostHog then has no count yet.
+
+    :param ctx: the request being answered (its state, clock and index).
+    :param filters: the saved search's ``filters``.
+    :return: ``count``, ``watched_count``, ``has_more``, ``increased``,
+        ``last_refreshed_at``; or None.
     """
     query = backend_query(filters)
     params = _as_params(query)
