@@ -152,6 +152,11 @@ def _hint(status: int, detail: str, path: str) -> str | None:
         if "/session_recordings/" in path and not path.endswith("session_recordings/"):
             return "the object does not exist (never existed, expired, or was deleted)"
         return "check the connection's project_id and host (US and EU clouds are separate)"
+    if status == 400 and "hide_viewed_recordings" in detail:
+        return (
+            "this PostHog server predates hide_viewed_recordings (it needs a newer PostHog "
+            "than schema.json @ 0000f87b): leave it out of the query"
+        )
     if status == 429:
         return "PostHog's rate limit for this key was still exceeded after all retries"
     if status >= 500:

@@ -14,10 +14,23 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.client.models import as_utc
+from airflow_provider_posthog_recordings.client.query_filters import (
+    check_console_filters,
+    check_entities,
+    check_having_predicates,
+    check_properties,
+)
 
 RecordingOrder = Literal[
     "start_time",
@@ -41,27 +54,6 @@ _LOOKS_RELATIVE = re.compile(r"^-?\d+[A-Za-z]$")
 #: The longest retention PostHog offers (5 years), plus slack: a window that reaches back
 #: this far sees every recording a project can still hold.
 LONGEST_RETENTION_DAYS = 5 * 366 + 7
-
-#: The recording's own metrics: PostHog filters them in ``having_predicates``. Put in
-#: ``properties`` they are applied to events before aggregation and match something else.
-RECORDING_METRICS = frozenset(
-    {
-        "duration",
-        "recording_duration",
-        "active_seconds",
-        "inactive_seconds",
-        "ongoing",
-        "click_count",
-        "keypress_count",
-        "mouse_activity_count",
-        "console_log_count",
-        "console_warn_count",
-        "console_error_count",
-        "activity_score",
-        "snapshot_source",
-        "visited_page",
-    }
-)
 
 
 def widest_window_start(now: datetime | None = None) -> str:
@@ -166,12 +158,23 @@ class RecordingsQuery(BaseModel):
             ignore it).
         session_ids: these recordings (the newest PostHog ignores the date window for them,
             older ones apply it: give a wide ``date_from`` too).
-        properties, events, actions, console_log_filters: PostHog filter lists.
+        properties: property filters, each with its ``type`` (``event``, ``person``,
+            ``session``, ``cohort``, ``hogql``, ...); ``{"type": "recording", "key":
+            "visited_page", ...}`` is one too (as PostHog's UI sends it).
+        events, actions: entity filters, each with its ``id`` (``type`` defaults to the list).
+        console_log_filters: ``log_entry`` filters, e.g. on ``level``.
         having_predicates: filters on the recording's own metrics, e.g.
             ``[{"type": "recording", "key": "duration", "operator": "gt", "value": 60}]``.
+            Keys PostHog's schema allows: ``duration``, ``active_seconds``,
+            ``inactive_seconds``, ``snapshot_source``; ``click_count``, ``keypress_count``
+            and ``mouse_activity_count`` need a newer PostHog (not in schema.json @
+            0000f87b: an older server answers 400).
         operand: ``AND`` or ``OR`` between filters.
         filter_test_accounts: hide internal/test users.
-        hide_viewed_recordings: ``current-user`` or ``any-user``.
+        hide_viewed_recordings: ``current-user`` or ``any-user`` (None: not sent). Opt-in, and
+            it needs a newer PostHog: the field is not in PostHog's schema.json @ 0000f87b, and
+            a server from before it answers 400 to any query that has it. A saved search
+            cannot hold it.
         order: sort field; order_direction: ``ASC`` or ``DESC``.
         extra_params: other API parameters, sent as they are (lists/dicts as JSON text).
     """
@@ -208,19 +211,25 @@ class RecordingsQuery(BaseModel):
 
     @field_validator("properties")
     @classmethod
-    def _no_metrics_in_properties(
-        cls, value: list[dict[str, Any]] | None
+    def _check_properties(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return None if value is None else check_properties(value)
+
+    @field_validator("having_predicates")
+    @classmethod
+    def _check_having(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return None if value is None else check_having_predicates(value)
+
+    @field_validator("events", "actions")
+    @classmethod
+    def _check_entities(
+        cls, value: list[dict[str, Any]] | None, info: ValidationInfo
     ) -> list[dict[str, Any]] | None:
-        for item in value or []:
-            key = item.get("key") if isinstance(item, dict) else None
-            if (isinstance(item, dict) and item.get("type") == "recording") or (
-                key in RECORDING_METRICS and item.get("type") in (None, "recording")
-            ):
-                raise ValueError(
-                    f"the recording metric {key!r} belongs in having_predicates, not in "
-                    "properties (PostHog would apply it to events and match something else)"
-                )
-        return value
+        return None if value is None else check_entities(value, str(info.field_name))
+
+    @field_validator("console_log_filters")
+    @classmethod
+    def _check_console(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return None if value is None else check_console_filters(value)
 
     @model_validator(mode="after")
     def _person_filters_compatible(self) -> RecordingsQuery:

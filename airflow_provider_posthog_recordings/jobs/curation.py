@@ -30,6 +30,7 @@ from airflow_provider_posthog_recordings.client.errors import (
 )
 from airflow_provider_posthog_recordings.client.models import Playlist
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery, encode_date
+from airflow_provider_posthog_recordings.client.query_filters import DURATION_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -110,34 +111,106 @@ def _date_text(value: datetime | date | str | None) -> str | None:
     return None if value is None else encode_date(value)
 
 
-def _typed(items: list[dict[str, Any]] | None, kind: str) -> list[dict[str, Any]]:
-    return [{"type": kind, **item} for item in items or []]
+#: The duration filter written when the query has none: PostHog always writes at least one
+#: (its filter bar and older UIs read ``duration[0]``; ``duration: []`` crashes older ones).
+#: PostHog's UI writes ``active_seconds > 5`` by default (``DEFAULT_RECORDING_FILTERS``), which
+#: would hide short recordings the query did not exclude: this one has the same shape and
+#: matches every recording.
+MATCH_ANY_DURATION: dict[str, Any] = {
+    "type": "recording",
+    "key": "duration",
+    "operator": "gte",
+    "value": 0,
+}
+
+#: Operators whose scalar value PostHog's UI writes as a one-item list
+#: (``normalizePropertyFilterValue`` in ``PropertyFilters/utils.ts``).
+_LIST_VALUED_OPERATORS = ("exact", "is_not")
 
 
-def saved_search_filters(query: RecordingsQuery) -> dict[str, Any]:
-    """The query in the shape of PostHog's replay filter bar (a ``filters`` playlist's filters).
+def _ui_value(item: dict[str, Any]) -> dict[str, Any]:
+    """A property filter as PostHog's UI writes it: ``exact``/``is_not`` take a list."""
+    value = item.get("value")
+    if (
+        item.get("type") not in ("cohort", "recording", "hogql")
+        and item.get("operator") in _LIST_VALUED_OPERATORS
+        and value is not None
+        and not isinstance(value, list)
+    ):
+        return {**item, "value": [value]}
+    return item
 
-    Raises:
-        PostHogConfigError: the query names people or recordings, which a saved search cannot
-            hold (use a collection for those).
+
+def _entity(item: dict[str, Any]) -> dict[str, Any]:
+    nested = item.get("properties")
+    if isinstance(nested, list):
+        return {**item, "properties": [_ui_value(p) if isinstance(p, dict) else p for p in nested]}
+    return item
+
+
+def _is_duration_filter(item: dict[str, Any]) -> bool:
+    value = item.get("value")
+    return (
+        item.get("key") in DURATION_KEYS
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    )
+
+
+def _split_having(predicates: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The one ``duration`` entry, and the predicates that go in ``filter_group``.
+
+    PostHog's backend count reads only ``duration[0]`` (``playlist_filters.py``), so a second
+    duration filter goes where both its frontend and its backend read it: ``filter_group``.
     """
+    for index, item in enumerate(predicates):
+        if _is_duration_filter(item):
+            entry = {name: item[name] for name in ("type", "key", "operator", "value")}
+            return entry, predicates[:index] + predicates[index + 1 :]
+    return dict(MATCH_ANY_DURATION), list(predicates)
+
+
+def _refuse_unsaveable(query: RecordingsQuery) -> None:
+    if query.hide_viewed_recordings is not None:
+        raise PostHogConfigError(
+            "a saved-search playlist cannot hide viewed recordings: PostHog's saved-search "
+            "filters have no hide_viewed_recordings (the playlist would show them all); leave "
+            "it out, or use playlist_type='collection'"
+        )
     given = [name for name in NOT_IN_SAVED_SEARCH if getattr(query, name) not in (None, [], {})]
     if given:
         raise PostHogConfigError(
             f"a saved-search playlist cannot filter by {given}: PostHog's filter bar has no "
             "such filter; use playlist_type='collection' for a hand-picked list"
         )
+
+
+def saved_search_filters(query: RecordingsQuery) -> dict[str, Any]:
+    """The query in the shape PostHog's replay UI writes (a ``filters`` playlist's filters).
+
+    ``duration`` holds exactly one duration filter with a number (the query's first, or
+    :data:`MATCH_ANY_DURATION`); every other filter is a leaf of ``filter_group`` (one inner
+    group, as the UI writes it), typed as PostHog's conversions read it back: property and
+    ``recording`` filters as they are, ``events``, ``actions``, ``log_entry``.
+
+    Raises:
+        PostHogConfigError: the query names people or recordings, or hides viewed recordings,
+            which a saved search cannot hold (use a collection for those).
+    """
+    _refuse_unsaveable(query)
     operand = query.operand or "AND"
+    duration, other_having = _split_having(list(query.having_predicates or []))
     values = [
-        *(query.properties or []),
-        *_typed(query.events, "events"),
-        *_typed(query.actions, "actions"),
-        *_typed(query.console_log_filters, "log_entry"),
+        *(_ui_value(item) for item in query.properties or []),
+        *(_entity(item) for item in query.events or []),
+        *(_entity(item) for item in query.actions or []),
+        *(query.console_log_filters or []),
+        *other_having,
     ]
     filters: dict[str, Any] = {
         "date_from": _date_text(query.date_from) or "-3d",
         "date_to": _date_text(query.date_to),
-        "duration": list(query.having_predicates or []),
+        "duration": [duration],
         "filter_group": {"type": operand, "values": [{"type": operand, "values": values}]},
         "filter_test_accounts": bool(query.filter_test_accounts),
         "order": query.order or "start_time",

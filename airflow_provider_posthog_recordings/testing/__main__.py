@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="every bulk endpoint allowed, refused (403) or missing (404); default: the profile",
     )
+    parser.add_argument(
+        "--posthog-schema",
+        choices=("newer", "0000f87b", "off"),
+        default=None,
+        help="PostHog's schema that list queries and saved searches are checked against "
+        "(0000f87b: a server from before hide_viewed_recordings); default: the profile",
+    )
     parser.add_argument("--ready-file", default=None, help="write connection JSON here")
     return parser
 
@@ -120,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         playlist_items_max_rows=args.playlist_items_max_rows,
         offset_only=args.offset_only,
         bulk_mode=args.bulk_mode,
+        posthog_schema=args.posthog_schema,
     )
     ids = emulator.seed_recordings(
         args.recordings, days=args.days, seed=args.seed, ongoing=args.ongoing

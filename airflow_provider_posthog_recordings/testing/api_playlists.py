@@ -19,12 +19,24 @@ from .playlist_records import (
     validated_update,
 )
 from .responses import Response, method_not_allowed, not_found, server_error, validation_error
+from .saved_filters import saved_filter_counts
+from .schema_check import check_list_query, check_saved_search
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 ORDERABLE = ("id", "name", "created_at", "last_modified_at")
 
 Playlist = dict[str, Any]
+
+
+def _serialize(ctx: RequestContext, playlist: Playlist) -> dict[str, Any]:
+    """The playlist as the API answers it; a saved search with PostHog's backend count."""
+    out = serialize_playlist(ctx.state, playlist, ctx.user.id)
+    if playlist["type"] == "filters" and playlist["filters"]:
+        counts = saved_filter_counts(ctx, playlist["filters"])
+        if counts is not None:
+            out["recordings_counts"]["saved_filters"] = counts
+    return out
 
 
 def _positive_int(text: str | None, default: int, *, strict: bool) -> int:
@@ -95,15 +107,18 @@ def list_playlists(ctx: RequestContext, params: dict[str, str]) -> Response:
             "count": len(matching),
             "next": next_url,
             "previous": previous,
-            "results": [serialize_playlist(ctx.state, p, ctx.user.id) for p in page],
+            "results": [_serialize(ctx, p) for p in page],
         },
     )
 
 
 def create_playlist(ctx: RequestContext, params: dict[str, str]) -> Response:
     """``POST session_recording_playlists/``."""
-    playlist = add_playlist(ctx.state, validated_new(ctx.body_object()), ctx.user, ctx.now)
-    return Response(201, serialize_playlist(ctx.state, playlist, ctx.user.id))
+    fields = validated_new(ctx.body_object())
+    if fields["type"] == "filters":
+        check_saved_search(fields["filters"], ctx.config.posthog_schema)
+    playlist = add_playlist(ctx.state, fields, ctx.user, ctx.now)
+    return Response(201, _serialize(ctx, playlist))
 
 
 def _playlist(ctx: RequestContext, short_id: str, *, writable: bool = False) -> Playlist:
@@ -120,16 +135,19 @@ def _playlist(ctx: RequestContext, short_id: str, *, writable: bool = False) -> 
 def get_playlist(ctx: RequestContext, params: dict[str, str]) -> Response:
     """``GET session_recording_playlists/{short_id}/``."""
     playlist = _playlist(ctx, params["short_id"])
-    return Response(200, serialize_playlist(ctx.state, playlist, ctx.user.id))
+    return Response(200, _serialize(ctx, playlist))
 
 
 def patch_playlist(ctx: RequestContext, params: dict[str, str]) -> Response:
     """``PATCH session_recording_playlists/{short_id}/`` (``deleted: true`` soft-deletes)."""
     playlist = _playlist(ctx, params["short_id"], writable=True)
-    playlist.update(validated_update(playlist, ctx.body_object()))
+    changes = validated_update(playlist, ctx.body_object())
+    if playlist["type"] == "filters" and "filters" in changes:
+        check_saved_search(changes["filters"], ctx.config.posthog_schema)
+    playlist.update(changes)
     playlist["last_modified_at"] = ctx.now
     playlist["last_modified_by"] = ctx.user.as_json()
-    return Response(200, serialize_playlist(ctx.state, playlist, ctx.user.id))
+    return Response(200, _serialize(ctx, playlist))
 
 
 def delete_playlist(ctx: RequestContext, params: dict[str, str]) -> Response:
@@ -147,6 +165,7 @@ def playlist_recordings(ctx: RequestContext, params: dict[str, str]) -> Response
     playlist = _playlist(ctx, params["short_id"])
     if playlist["type"] == "filters":
         return Response(200, {"results": [], "has_next": False, "version": LIST_VERSION})
+    check_list_query(ctx.query, ctx.config.posthog_schema)
     ids = item_ids(ctx.state, playlist, ctx.user.id)
     config = ctx.config
     page = recordings_page(

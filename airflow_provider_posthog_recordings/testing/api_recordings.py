@@ -9,6 +9,7 @@ from typing import Any
 from .context import RequestContext
 from .recording_query import query_page
 from .responses import ApiError, Response, not_found, server_error, validation_error
+from .schema_check import check_list_query
 from .state import RETENTION_PERIOD_DAYS
 from .timeutil import parse_date_param
 
@@ -67,7 +68,8 @@ def recordings_page(
 
 
 def list_recordings(ctx: RequestContext, params: dict[str, str]) -> Response:
-    """``GET session_recordings/``."""
+    """``GET session_recordings/``: the query checked as PostHog's ``RecordingsQuery`` first."""
+    check_list_query(ctx.query, ctx.config.posthog_schema)
     return Response(200, recordings_page(ctx, ctx.query))
 
 

@@ -69,6 +69,13 @@ class PostHogEmulator(ObservationAndFaults):
     ``delete_missing_status``, ``synthetic_playlists``, ``playlist_items_paginated``
     (playlist items honour ``limit``/``offset``/``after``, as on older servers).
 
+    ``posthog_schema`` chooses PostHog's published schema that every list query (decoded as
+    PostHog's view decodes it) and every saved search's ``filters`` are checked against (400
+    ``validation_error`` on an unknown field or a wrong type, as PostHog answers):
+    ``"newer"`` (default; has ``hide_viewed_recordings``), ``"0000f87b"`` (the verbatim
+    schema of that commit, a server from before it: the ``self_hosted_legacy`` default) or
+    ``"off"``. See :mod:`.schema_check`.
+
     Budgets per key (429 with the wait only in ``detail``): ``rate_limit_per_minute``
     and ``rate_limit_per_hour`` shared by the recordings and playlists endpoints (the
     profile's default is PostHog's 240/minute and 1,200/hour, and they apply by
@@ -97,6 +104,7 @@ class PostHogEmulator(ObservationAndFaults):
         playlist_items_paginated: bool | None = None,
         playlist_items_max_rows: int | None = None,
         project_timezone: str = "UTC",
+        posthog_schema: str | None = None,
         latency: float = 0.0,
         rate_limits: bool = True,
         rate_limit_per_minute: int | None = None,
@@ -128,6 +136,7 @@ class PostHogEmulator(ObservationAndFaults):
             playlist_items_paginated=playlist_items_paginated,
             playlist_items_max_rows=playlist_items_max_rows,
             project_timezone=project_timezone,
+            posthog_schema=posthog_schema,
         )
         budgets = build_budgets(
             per_minute=_pick(rate_limit_per_minute, server.rate_limit_per_minute),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from .schema_check import SCHEMA_PROFILES
 from .state import EmulatorConfig
 
 T = TypeVar("T")
@@ -41,6 +42,9 @@ class ServerProfile:
     paginated_playlist_items: bool = False
     rate_limit_per_minute: int = CLOUD_PER_MINUTE
     rate_limit_per_hour: int = CLOUD_PER_HOUR
+    #: PostHog's published schema the list query and saved searches are checked against:
+    #: "newer" (with ``hide_viewed_recordings``) or "0000f87b" (a server from before it).
+    posthog_schema: str = "newer"
 
 
 _CLOUD = ServerProfile(
@@ -66,7 +70,8 @@ PROFILES: dict[str, ServerProfile] = {
             name="self_hosted_legacy",
             summary="an older self-hosted server: offset pagination only, 404 on deleting a "
             "deleted recording, bulk_delete of 20 ids without failed_ids, paginated playlist "
-            "items, no synthetic playlists",
+            "items, no synthetic playlists, PostHog's schema of commit 0000f87b (no "
+            "hide_viewed_recordings: a query with it is a 400)",
             refused_to_keys=PLAYLIST_ITEM_ACTIONS,
             offset_only=True,
             bulk_delete_cap=20,
@@ -74,6 +79,7 @@ PROFILES: dict[str, ServerProfile] = {
             delete_missing_status=404,
             synthetic_playlists=False,
             paginated_playlist_items=True,
+            posthog_schema="0000f87b",
         ),
         replace(
             _CLOUD,
@@ -112,6 +118,7 @@ def build_config(
     playlist_items_paginated: bool | None,
     playlist_items_max_rows: int | None,
     project_timezone: str,
+    posthog_schema: str | None = None,
 ) -> EmulatorConfig:
     """The emulator's config: the profile's values, overridden by options given (not None)."""
     return EmulatorConfig(
@@ -127,4 +134,14 @@ def build_config(
         paginated_playlist_items=pick(playlist_items_paginated, profile.paginated_playlist_items),
         playlist_items_max_rows=playlist_items_max_rows,
         project_timezone=project_timezone,
+        posthog_schema=_schema_profile(pick(posthog_schema, profile.posthog_schema)),
     )
+
+
+def _schema_profile(name: str) -> str | None:
+    """The schema profile of the config: None for "off" (nothing checked)."""
+    if name == "off":
+        return None
+    if name not in SCHEMA_PROFILES:
+        raise ValueError(f"posthog_schema must be one of {(*SCHEMA_PROFILES, 'off')}, not {name!r}")
+    return name

@@ -7,6 +7,7 @@ does not implement are refused with a 400 that says so, never silently ignored.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -98,6 +99,8 @@ def _recording_metric(item: dict[str, Any], now: datetime, attr: str) -> Predica
     key = item.get("key")
     if key == "ongoing":
         return _ongoing_predicate(item, attr)
+    if key == "snapshot_source":
+        return _text_predicate(item, "snapshot_source", attr)
     if key not in PROPERTY_KEYS:
         raise validation_error(f"The emulator does not support recording filters on {key!r}", attr)
     operator = item.get("operator") or "exact"
@@ -131,9 +134,32 @@ def _filter_items(params: dict[str, str], name: str) -> list[dict[str, Any]]:
     return items
 
 
+def _text_predicate(item: dict[str, Any], field: str, attr: str) -> Predicate:
+    """A text filter on one of the recording's fields (``visited_page``, ``snapshot_source``)."""
+    operator = item.get("operator") or "exact"
+    raw = item.get("value")
+    values = [str(v) for v in (raw if isinstance(raw, list) else [raw]) if v is not None]
+    checks: dict[str, Callable[[str], bool]] = {
+        "exact": lambda text: text in values,
+        "is_not": lambda text: text not in values,
+        "icontains": lambda text: any(v.lower() in text.lower() for v in values),
+        "not_icontains": lambda text: not any(v.lower() in text.lower() for v in values),
+        "regex": lambda text: any(re.search(v, text) for v in values),
+        "not_regex": lambda text: not any(re.search(v, text) for v in values),
+    }
+    check = checks.get(operator)
+    if check is None or not values:
+        raise validation_error(
+            f"The emulator does not support {operator!r} on {item.get('key')!r}", attr
+        )
+    return lambda record: check(str(record.get(field) or ""))
+
+
 def _property_filters(params: dict[str, str]) -> list[Predicate]:
     """``properties``: PostHog applies them to events. A recording metric put here (type
-    ``recording``) then matches no recording; other types are not emulated (400)."""
+    ``recording``) then matches no recording, except ``visited_page``, which matches the
+    recording's URLs (the emulator knows only ``start_url``); other types are not emulated
+    (400)."""
     predicates: list[Predicate] = []
     for item in _filter_items(params, "properties"):
         if item.get("type") != "recording":
@@ -142,7 +168,10 @@ def _property_filters(params: dict[str, str]) -> list[Predicate]:
                 " (recording metrics belong in having_predicates)",
                 "properties",
             )
-        predicates.append(lambda record: False)
+        if item.get("key") == "visited_page":
+            predicates.append(_text_predicate(item, "start_url", "properties"))
+        else:
+            predicates.append(lambda record: False)
     return predicates
 
 

@@ -54,6 +54,7 @@ class EmulatorConfig:
     paginated_playlist_items: bool = False
     playlist_items_max_rows: int | None = None
     project_timezone: str = "UTC"
+    posthog_schema: str | None = "newer"
 
     def refuses_key(self, route_name: str) -> bool:
         """Whether a personal API key is refused ``route_name`` whatever its scopes.

@@ -132,8 +132,11 @@ def test_saved_search_is_the_default_and_works_with_a_personal_key(cloud_conn: A
     op = PostHogCuratePlaylistOperator(
         task_id="curate", name="Errors", query=ERRORS, pinned=True, description="auto"
     )
+    cloud_conn.seed_recordings(40, days=10, seed=36, error_fraction=0.4)
     first = op.execute({})
     assert first["playlist_type"] == "filters" and first["created"] is True
+    # PostHog's own count of the saved search (its backend's reading of the filters).
+    assert first["matching"] == len(_with_errors(cloud_conn)) > 0
     [playlist] = [p for p in cloud_conn.playlists() if p["name"] == "Errors"]
     assert playlist["type"] == "filters" and playlist["pinned"] is True
     assert playlist["filters"]["date_from"] == "-7d"
@@ -169,6 +172,9 @@ def test_saved_search_refuses_what_it_cannot_express(cloud_conn: Any) -> None:
         PostHogCuratePlaylistOperator(
             task_id="curate", name="One person", query={"date_from": "-7d", "distinct_ids": ["a"]}
         ).execute({})
+    unviewed = {"date_from": "-7d", "hide_viewed_recordings": "current-user"}
+    with pytest.raises(PostHogError, match="cannot hide viewed recordings"):
+        PostHogCuratePlaylistOperator(task_id="curate", name="New", query=unviewed).execute({})
     assert cloud_conn.request_count == 0
 
 

@@ -25,7 +25,11 @@ def test_create_get_update_and_soft_delete_a_collection(posthog: Any, client: An
 
 
 def test_updating_a_filters_playlist_resends_its_filters(posthog: Any, client: Any) -> None:
-    filters = {"date_from": "-7d", "filter_group": {"type": "AND", "values": []}}
+    filters = {
+        "date_from": "-7d",
+        "duration": [{"type": "recording", "key": "duration", "operator": "gt", "value": 1}],
+        "filter_group": {"type": "AND", "values": []},
+    }
     saved = client.create_playlist("Errors", type="filters", filters=filters)
     assert client.update_playlist(saved.short_id, pinned=True).pinned
     patch = [r for r in posthog.requests if r.method == "PATCH"][-1]

@@ -11,6 +11,15 @@ import requests
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 PLAYLISTS = "session_recording_playlists/"
+#: A saved search in the shape PostHog's UI writes (RecordingUniversalFilters).
+SEARCH: dict[str, Any] = {
+    "date_from": "-7d",
+    "date_to": None,
+    "duration": [{"type": "recording", "key": "duration", "operator": "gt", "value": 60}],
+    "filter_group": {"type": "AND", "values": [{"type": "AND", "values": []}]},
+    "filter_test_accounts": False,
+    "order": "start_time",
+}
 PLAYLIST_FIELDS = """
     id short_id name derived_name description pinned deleted filters type created_at created_by
     last_modified_at last_modified_by recordings_counts is_synthetic
@@ -63,8 +72,18 @@ def test_create_get_and_fields(emulator: PostHogEmulator, api: Api) -> None:
     assert playlist["type"] == "collection" and playlist["pinned"] is True
     fetched = api.get(f"{PLAYLISTS}{playlist['short_id']}/").json()
     assert fetched == playlist
-    saved = api.post(PLAYLISTS, {"name": "Errors", "type": "filters", "filters": {"x": 1}})
-    assert saved.status_code == 201 and saved.json()["filters"] == {"x": 1}
+    saved = api.post(PLAYLISTS, {"name": "Errors", "type": "filters", "filters": SEARCH})
+    assert saved.status_code == 201 and saved.json()["filters"] == SEARCH
+
+
+def test_saved_search_filters_are_checked_against_posthog_schema(api: Api) -> None:
+    # PostHog's server stores any JSON, but its UI and its count read RecordingUniversalFilters.
+    for filters in ({"x": 1}, {**SEARCH, "hide_viewed_recordings": "any-user"}):
+        refused = api.post(PLAYLISTS, {"name": "bad", "type": "filters", "filters": filters})
+        assert refused.status_code == 400 and refused.json()["attr"] == "filters"
+    no_duration = {k: v for k, v in SEARCH.items() if k != "duration"}
+    refused = api.post(PLAYLISTS, {"name": "bad", "type": "filters", "filters": no_duration})
+    assert refused.status_code == 400 and "filters.duration" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -86,13 +105,15 @@ def test_create_validation(api: Api, body: dict[str, Any]) -> None:
 
 def test_update_rules_and_soft_delete(emulator: PostHogEmulator, api: Api) -> None:
     collection = api.post(PLAYLISTS, {"name": "c", "type": "collection"}).json()["short_id"]
-    saved = api.post(PLAYLISTS, {"name": "s", "type": "filters", "filters": {"a": 1}}).json()
+    saved = api.post(PLAYLISTS, {"name": "s", "type": "filters", "filters": SEARCH}).json()
     saved_id = saved["short_id"]
     renamed = api.patch(f"{PLAYLISTS}{collection}/", {"name": "renamed", "description": "d"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "renamed"
     assert api.patch(f"{PLAYLISTS}{collection}/", {"type": "filters"}).status_code == 400
     assert api.patch(f"{PLAYLISTS}{saved_id}/", {"name": "x"}).status_code == 400
-    assert api.patch(f"{PLAYLISTS}{saved_id}/", {"name": "x", "filters": {"a": 2}}).ok
+    assert api.patch(
+        f"{PLAYLISTS}{saved_id}/", {"name": "x", "filters": {**SEARCH, "date_from": "-3d"}}
+    ).ok
     assert api.delete(f"{PLAYLISTS}{collection}/").status_code == 405
     assert api.patch(f"{PLAYLISTS}{collection}/", {"deleted": True}).status_code == 200
     assert api.get(f"{PLAYLISTS}{collection}/").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -364,3 +365,84 @@ def test_list_budgets_and_switching_budgets_off(start: Any) -> None:
     assert emulator.throttles == {"list_minute": 1, "list_hour": 1}
     _, unlimited = start(rate_limits=False, list_rate_limit_per_minute=1)
     assert all(unlimited.get(RECORDINGS).status_code == 200 for _ in range(300))
+
+
+# --------------------------------------------------------------------------- PostHog's schema
+
+
+def test_list_queries_are_checked_against_posthog_schema(start: Any) -> None:
+    emulator, api = start()
+    _at(emulator, 1)
+    # Decoded as PostHog's view decodes them: JSON where it parses, text otherwise, and the
+    # keys it drops (as_query, version, ...) are ignored.
+    ok = api.get(
+        "session_recordings/",
+        date_from="-3d",
+        limit="10",
+        filter_test_accounts="false",
+        as_query="true",
+        hogql_filtering="true",
+    )
+    assert ok.status_code == 200 and len(ok.json()["results"]) == 1
+    for params, field in (
+        ({"date_form": "-3d"}, "date_form"),  # unknown field: extra="forbid"
+        ({"limit": "ten"}, "limit"),  # wrong type
+        ({"order": "loudness"}, "order"),
+        ({"properties": '[{"key": "$browser", "value": "Chrome"}]'}, "properties[0]"),
+    ):
+        refused = api.get("session_recordings/", **params)
+        assert refused.status_code == 400, params
+        body = refused.json()
+        assert body["type"] == "validation_error" and body["code"] == "invalid_input"
+        assert field in body["detail"]
+
+
+def test_hide_viewed_recordings_needs_a_newer_schema(start: Any) -> None:
+    newer, newer_api = start()
+    assert (
+        newer_api.get("session_recordings/", hide_viewed_recordings="any-user").status_code == 200
+    )
+    for options in ({"profile": "self_hosted_legacy"}, {"posthog_schema": "0000f87b"}):
+        _, api = start(**options)
+        refused = api.get("session_recordings/", hide_viewed_recordings="any-user")
+        assert refused.status_code == 400
+        assert "hide_viewed_recordings" in refused.json()["detail"]
+    _, unchecked = start(profile="self_hosted_legacy", posthog_schema="off")
+    assert unchecked.get("session_recordings/", date_form="-3d").status_code == 200
+    with pytest.raises(ValueError, match="posthog_schema"):
+        PostHogEmulator(posthog_schema="1999")
+
+
+def test_newer_recording_keys_only_on_newer_posthog(start: Any) -> None:
+    emulator, api = start()
+    clicky = _at(emulator, 1, click_count=50)
+    _at(emulator, 1, click_count=2)
+    having = '[{"type": "recording", "key": "click_count", "operator": "gt", "value": 10}]'
+    found = api.get("session_recordings/", having_predicates=having).json()["results"]
+    assert [r["id"] for r in found] == [clicky]
+    _, legacy = start(profile="self_hosted_legacy")
+    assert legacy.get("session_recordings/", having_predicates=having).status_code == 400
+
+
+def test_visited_page_and_snapshot_source_filters(start: Any) -> None:
+    emulator, api = start()
+    checkout = _at(emulator, 1, start_url="https://shop.example.com/checkout?step=2")
+    mobile = _at(emulator, 1, start_url="https://shop.example.com/", snapshot_source="mobile")
+    visited = json.dumps(
+        [
+            {
+                "type": "recording",
+                "key": "visited_page",
+                "operator": "icontains",
+                "value": "/checkout",
+            }
+        ]
+    )
+    assert [
+        r["id"] for r in api.get("session_recordings/", properties=visited).json()["results"]
+    ] == [checkout]
+    source = json.dumps(
+        [{"type": "recording", "key": "snapshot_source", "operator": "exact", "value": ["mobile"]}]
+    )
+    listed = api.get("session_recordings/", having_predicates=source).json()["results"]
+    assert [r["id"] for r in listed] == [mobile]

@@ -65,7 +65,14 @@ def _set_connection(monkeypatch: Any, server: Any, **changes: Any) -> None:
         ({"query": {"order": "loudness"}}, "order"),
         ({"query": {"extra_params": {"tags": {"a", "b"}}}}, "'tags' has a value of type set"),
         ({"query": {"extra_params": {"when": object()}}}, "'when' has a value of type object"),
-        ({"query": {"properties": [{"key": "k", "value": {1}}]}}, "not JSON serialisable"),
+        (
+            {
+                "query": {
+                    "properties": [{"type": "event", "key": "k", "operator": "exact", "value": {1}}]
+                }
+            },
+            "not JSON serialisable",
+        ),
         ({"query": {"session_ids": ["a"]}}, "cannot use session_ids"),
         ({"query": {"date_to": "-1d"}}, "date_to must be an ISO datetime"),
     ],
