@@ -196,8 +196,12 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         "max_deletions_per_run",
         "keep_playlists",
         "keep_pinned",
+        "keep_shared",
         "query",
         "deletion_record_path",
+        "max_wait_in_worker",
+        "manifest_ids",
+        "posthog_conn_id",
     )
     template_fields_renderers = {"query": "json", "keep_playlists": "json"}
 
@@ -298,6 +302,9 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
         "report_only",
         "max_deletions",
         "deletion_record_path",
+        "max_wait_in_worker",
+        "manifest_ids",
+        "posthog_conn_id",
     )
 
     def __init__(

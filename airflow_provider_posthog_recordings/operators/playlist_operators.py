@@ -62,6 +62,7 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
         "remove_stale",
         "pinned",
         "description",
+        "posthog_conn_id",
     )
     template_fields_renderers = {"query": "json"}
     ui_color = "#1d4aff"

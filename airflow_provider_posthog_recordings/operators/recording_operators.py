@@ -42,7 +42,13 @@ class PostHogListRecordingsOperator(PostHogBaseOperator):
         such lists with ``batch_size``.
     """
 
-    template_fields: Sequence[str] = ("query", "max_results", "fields", "batch_size")
+    template_fields: Sequence[str] = (
+        "query",
+        "max_results",
+        "fields",
+        "batch_size",
+        "posthog_conn_id",
+    )
     template_fields_renderers = {"query": "json"}
 
     def __init__(
@@ -98,7 +104,7 @@ class PostHogMarkRecordingsViewedOperator(PostHogBaseOperator):
         The number of recordings marked.
     """
 
-    template_fields: Sequence[str] = ("recording_ids", "query", "max_recordings")
+    template_fields: Sequence[str] = ("recording_ids", "query", "max_recordings", "posthog_conn_id")
     template_fields_renderers = {"query": "json"}
 
     def __init__(
@@ -146,7 +152,7 @@ class PostHogShareRecordingsOperator(PostHogBaseOperator):
         ``{recording_id: share_url}`` (``None`` for revoked links).
     """
 
-    template_fields: Sequence[str] = ("recording_ids", "enabled")
+    template_fields: Sequence[str] = ("recording_ids", "enabled", "posthog_conn_id")
 
     def __init__(
         self, *, recording_ids: Sequence[str] | str, enabled: bool | str = True, **kwargs: Any

@@ -58,7 +58,13 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         The matching recording ids (at most ``max_ids``).
     """
 
-    template_fields: Sequence[str] = ("query", "min_count")
+    template_fields: Sequence[str] = (
+        "query",
+        "min_count",
+        "include_ongoing",
+        "max_ids",
+        "posthog_conn_id",
+    )
     template_fields_renderers = {"query": "json"}
     ui_color = "#f9bd38"
 

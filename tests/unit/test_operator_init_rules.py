@@ -104,6 +104,21 @@ def test_every_template_field_is_an_argument_of_the_same_name(cls: type) -> None
     assert cls.ui_color  # type: ignore[attr-defined]
 
 
+#: The one argument of this package that is not templated: it decides how the task waits.
+NOT_TEMPLATED = {"self", "kwargs", "deferrable"}
+
+
+@pytest.mark.parametrize("cls", _classes(), ids=lambda cls: cls.__name__)
+def test_every_argument_but_deferrable_is_a_template_field(cls: type) -> None:
+    """What README promises: every argument of this package's operators and sensor can be
+    templated, except ``deferrable``."""
+    params: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("airflow_provider_posthog_recordings"):
+            params |= set(inspect.signature(klass.__init__).parameters)  # type: ignore[misc]
+    assert params - NOT_TEMPLATED <= set(cls.template_fields)  # type: ignore[attr-defined]
+
+
 def test_base_operator_dry_run_still_works() -> None:
     """`airflow tasks test --dry-run` calls ``task.dry_run()``: no argument may shadow it."""
     from airflow_provider_posthog_recordings.operators import (
