@@ -181,3 +181,27 @@ def test_saved_search_refuses_what_it_cannot_express(cloud_conn: Any) -> None:
 def test_the_extra_link_points_at_the_playlist() -> None:
     link = PostHogCuratePlaylistOperator.operator_extra_links[0]
     assert link.name == "PostHog playlist"
+
+
+@pytest.mark.parametrize(
+    ("fault", "acted"), [("drop_after", True), ("drop_before", False)], ids=["acted", "not-acted"]
+)
+def test_a_lost_answer_to_the_create_is_looked_up_never_resent(
+    cloud_conn: Any, fault: str, acted: bool
+) -> None:
+    """The connection drops on the create: after the server made the playlist (its answer is
+    lost) the name is looked up and the run goes on with it; before it, the run fails and a
+    rerun creates it. Either way the create is sent once and one playlist exists at most."""
+    cloud_conn.seed_recordings(20, days=3)
+    cloud_conn.inject(fault, times=1, method="POST", path_contains="session_recording_playlists")
+    op = PostHogCuratePlaylistOperator(task_id="curate", name="Lost", query={"date_from": "-7d"})
+    if acted:
+        summary = op.execute({})
+        assert summary["created"] is True
+    else:
+        with pytest.raises(PostHogError, match="PostHog API POST"):
+            op.execute({})
+    creates = [r for r in cloud_conn.requests if r.method == "POST"]
+    assert len(creates) == 1  # never sent twice
+    named = [p for p in cloud_conn.playlists() if p["name"] == "Lost" and not p.get("deleted")]
+    assert len(named) == (1 if acted else 0)

@@ -136,3 +136,20 @@ def test_bulk_delete_skips_are_not_counted_as_deleted(
     [bulk] = [r for r in server.requests if r.path.endswith("bulk_delete/")]
     assert bulk.body["date_from"] == "-30d"
     assert old in server.recording_ids()
+
+
+def test_a_client_that_forgot_refusals_fails_instead_of_looping(
+    emulator_factory: Any, client_for: Any, mocker: Any
+) -> None:
+    """The deletion loop has a bound: were the client to forget that bulk_delete is refused
+    (a bug seen once), it must fail with a clear message, not retry bulk forever."""
+    from airflow_provider_posthog_recordings.client.errors import PostHogError
+
+    server = emulator_factory(profile="cloud")
+    ids = server.seed_recordings(30, days=5)
+    client = client_for(server)
+    mocker.patch.object(client.bulk, "refused", return_value=False)
+    with pytest.raises(PostHogError, match="made no progress"):
+        client.delete_recordings(ids)
+    assert len(_posts(server, "bulk_delete/")) <= len(ids) + 3
+    assert server.recording_ids() == set(ids)  # nothing deleted on a guess

@@ -33,6 +33,7 @@ from airflow_provider_posthog_recordings.client.errors import (
     PostHogAPIError,
     PostHogBudgetWait,
     PostHogConnectionError,
+    PostHogError,
     PostHogValidationError,
 )
 from airflow_provider_posthog_recordings.client.http.batching import chunked, map_concurrently
@@ -168,7 +169,16 @@ class RecordingDeletion:
         else:
             pending, result = self._split_by_existence(group)
         tried_bulk = False
+        # Every round settles ids, or learns that bulk is refused or takes fewer ids: a
+        # round more than that is a bug, and fails rather than loops.
+        rounds_left = len(pending) + 3
         while pending:
+            rounds_left -= 1
+            if rounds_left < 0:
+                raise PostHogError(
+                    f"deleting {len(pending)} recordings made no progress (a bug: please "
+                    "report it); the rest were not sent"
+                )
             if self.bulk.refused(BULK_DELETE):
                 if tried_bulk:
                     # The check above came before the refused bulk call: look again, since
