@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
+from tests.helpers import connection_json
 
 EmulatorFactory = Callable[..., PostHogEmulator]
 ClientFactory = Callable[..., PostHogClient]
@@ -22,7 +23,7 @@ def emulator_factory() -> Iterator[EmulatorFactory]:
     def make(**options: Any) -> PostHogEmulator:
         # The client tests exercise mechanisms (bulk calls, item changes, paged items) that
         # need a server allowing them; a test of PostHog Cloud asks for profile="cloud", and
-        # tests/conformance runs its scenarios on every profile.
+        # tests/integration/conformance runs its scenarios on every profile.
         options.setdefault("profile", "permissive")
         options.setdefault("synthetic_playlists", False)
         options.setdefault("playlist_items_paginated", True)
@@ -72,3 +73,30 @@ def client_for(sleeps: Any) -> Iterator[Callable[..., PostHogClient]]:
 def client(posthog: PostHogEmulator, client_for: Callable[..., PostHogClient]) -> PostHogClient:
     """A client of the default emulator."""
     return client_for(posthog)
+
+
+@pytest.fixture
+def no_sleep(mocker: Any) -> Any:
+    """Operators build their own clients: make their retry waits instant (and recorded).
+
+    Only the package's own wait function is replaced; the emulator's delays stay real.
+    """
+    return mocker.patch("airflow_provider_posthog_recordings.client.http.backoff.sleep")
+
+
+@pytest.fixture
+def posthog_conn(posthog: PostHogEmulator, monkeypatch: Any, no_sleep: Any) -> PostHogEmulator:
+    """The default emulator, reachable as the ``posthog_default`` connection."""
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(posthog))
+    return posthog
+
+
+@pytest.fixture
+def cloud_conn(emulator_factory: Any, monkeypatch: Any, no_sleep: Any) -> PostHogEmulator:
+    """An emulator that behaves like PostHog Cloud for a personal API key (its default profile,
+    with PostHog's budgets), reachable as the ``posthog_default`` connection."""
+    server = emulator_factory(
+        profile="cloud", synthetic_playlists=True, playlist_items_paginated=False
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server))
+    return server

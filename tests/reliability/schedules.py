@@ -65,7 +65,7 @@ from airflow_provider_posthog_recordings.client.models import DeleteResult
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
-from tests.conformance.helpers import HookedSession, SimClock
+from tests.integration.conformance.helpers import HookedSession, SimClock
 
 #: The emulator's fixed "now" and the purge's reference time (data_interval_end).
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
-from tests.dags.conftest import EXAMPLE_DAGS
+from tests.system.dags.conftest import EXAMPLE_DAGS
 
 
 @pytest.mark.dagrun

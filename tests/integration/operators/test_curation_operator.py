@@ -90,7 +90,7 @@ def test_remove_stale_removes_what_no_longer_matches(posthog_conn: Any) -> None:
 
 
 def test_works_when_bulk_is_refused(emulator_factory: Any, monkeypatch: Any, no_sleep: Any) -> None:
-    from tests.airflow.conftest import connection_json
+    from tests.helpers import connection_json
 
     server = emulator_factory(bulk_mode="refuse")
     server.seed_recordings(60, days=6, seed=34, error_fraction=0.5)

@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
-from tests.conformance.helpers import SimClock, cloud_emulator, sim_client
+from tests.integration.conformance.helpers import SimClock, cloud_emulator, sim_client
 
 
 @pytest.fixture(params=sorted(PROFILES))

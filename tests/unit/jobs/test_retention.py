@@ -1,4 +1,4 @@
-"""The jobs' pure rules: retention decisions, the deletion cap, curation plans."""
+"""The retention rule (jobs/retention.py): the cutoff, decisions and their counts."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.client.models import Recording
 from airflow_provider_posthog_recordings.client.query import LONGEST_RETENTION_DAYS
 from airflow_provider_posthog_recordings.jobs.arguments import as_optional_int
-from airflow_provider_posthog_recordings.jobs.curation import CurationPlan, plan_curation
-from airflow_provider_posthog_recordings.jobs.deletion import check_deletion_cap
 from airflow_provider_posthog_recordings.jobs.retention import (
     Decision,
     KeepReason,
@@ -223,129 +221,6 @@ def test_purge_tally_starts_empty_and_does_not_share_counters() -> None:
     first.add(Decision("a", False, KeepReason.ONGOING))
     assert (second.listed, second.candidates, second.kept) == (0, 0, Counter())
     assert dict(first.kept) == {"ongoing": 1}
-
-
-# ------------------------------------------------------------------ deletion cap
-
-
-def test_over_the_cap_is_refused_naming_the_count() -> None:
-    with pytest.raises(PostHogConfigError) as info:
-        check_deletion_cap(1500, 1000, "the retention policy")
-    assert str(info.value) == (
-        "1500 recordings match the retention policy but max_deletions is 1000: nothing was "
-        "deleted. Check with report_only=True, then raise max_deletions (e.g. "
-        "max_deletions=1500) or set it to None to lift the cap"
-    )
-
-
-@pytest.mark.parametrize(
-    ("candidates", "cap"), [(1000, 1000), (0, 0), (3, 10), (10**9, None), (0, None)]
-)
-def test_within_the_cap(candidates: int, cap: int | None) -> None:
-    assert check_deletion_cap(candidates, cap, "the policy") is None
-
-
-def test_cap_zero_refuses_any_deletion() -> None:
-    with pytest.raises(PostHogConfigError, match="1 recordings match"):
-        check_deletion_cap(1, 0, "the policy")
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(None, None), ("None", None), ("", None), (0, 0), (500, 500), ("25", 25), (" 3 ", 3)],
-)
-def test_validate_max_deletions(value: object, expected: int | None) -> None:
-    assert validate_max_deletions(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (True, "max_deletions must be a whole number, not True"),
-        (2.5, "max_deletions must be a whole number, not 2.5"),
-        ([1], "max_deletions must be a whole number, not [1]"),
-        ("many", "max_deletions must be a whole number, not 'many'"),
-        (-1, "max_deletions must be 0 or more, not -1"),
-        ("-5", "max_deletions must be 0 or more, not -5"),
-    ],
-)
-def test_invalid_max_deletions(value: object, message: str) -> None:
-    with pytest.raises(PostHogConfigError) as info:
-        validate_max_deletions(value)
-    assert str(info.value) == message
-
-
-# ------------------------------------------------------------------ plan_curation
-
-
-def test_curation_adds_newest_first_up_to_max() -> None:
-    plan = plan_curation([], ["n1", "n2", "n3", "n4"], max_recordings=3, remove_stale=False)
-    assert plan == CurationPlan(add=["n1", "n2", "n3"], remove=[], target=["n1", "n2", "n3"])
-
-
-def test_curation_never_adds_what_is_there() -> None:
-    plan = plan_curation(["n2", "old"], ["n1", "n2", "n3"], max_recordings=10, remove_stale=False)
-    assert plan.add == ["n1", "n3"]
-    assert plan.remove == []
-    assert plan.target == ["n1", "n2", "n3"]
-
-
-def test_curation_remove_stale() -> None:
-    plan = plan_curation(
-        ["old", "n2", "gone"], ["n1", "n2", "n3"], max_recordings=10, remove_stale=True
-    )
-    assert plan == CurationPlan(add=["n1", "n3"], remove=["old", "gone"], target=["n1", "n2", "n3"])
-
-
-def test_curation_remove_stale_pushes_out_older_matches() -> None:
-    plan = plan_curation(
-        ["n3", "n4"], ["n1", "n2", "n3", "n4"], max_recordings=2, remove_stale=True
-    )
-    assert plan == CurationPlan(add=["n1", "n2"], remove=["n3", "n4"], target=["n1", "n2"])
-
-
-def test_curation_without_remove_stale_keeps_extra_items() -> None:
-    plan = plan_curation(
-        ["n3", "n4"], ["n1", "n2", "n3", "n4"], max_recordings=2, remove_stale=False
-    )
-    assert plan == CurationPlan(add=["n1", "n2"], remove=[], target=["n1", "n2"])
-
-
-def test_curation_already_up_to_date() -> None:
-    plan = plan_curation(["n1", "n2"], ["n1", "n2", "n3"], max_recordings=2, remove_stale=True)
-    assert plan == CurationPlan(add=[], remove=[], target=["n1", "n2"])
-
-
-def test_curation_max_zero() -> None:
-    assert plan_curation(["a", "b"], ["n1"], max_recordings=0, remove_stale=True) == CurationPlan(
-        add=[], remove=["a", "b"], target=[]
-    )
-    assert plan_curation(["a"], ["n1"], max_recordings=0, remove_stale=False) == CurationPlan(
-        add=[], remove=[], target=[]
-    )
-
-
-def test_curation_duplicates_in_inputs() -> None:
-    plan = plan_curation(
-        ["a", "x", "a", "x"],
-        ["n1", "n1", "a", "n2", "n1", "n3"],
-        max_recordings=3,
-        remove_stale=True,
-    )
-    # Duplicates do not take target places: the target is the 3 newest distinct ids.
-    assert plan == CurationPlan(add=["n1", "n2"], remove=["x"], target=["n1", "a", "n2"])
-    assert len(set(plan.add)) == len(plan.add)
-    assert len(set(plan.remove)) == len(plan.remove)
-
-
-def test_curation_accepts_iterators() -> None:
-    plan = plan_curation(iter(["a"]), ("a", "b"), max_recordings=5, remove_stale=True)
-    assert plan == CurationPlan(add=["b"], remove=[], target=["a", "b"])
-
-
-def test_curation_negative_max_is_refused() -> None:
-    with pytest.raises(PostHogConfigError, match="max_recordings must be 0 or more"):
-        plan_curation([], ["a"], max_recordings=-1, remove_stale=False)
 
 
 def test_compute_cutoff_with_a_pendulum_reference_stays_aware() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
-from tests.dags.conftest import EXAMPLE_DAGS, give_to_airflow
+from tests.system.dags.conftest import EXAMPLE_DAGS, give_to_airflow
 
 EXPECTED_TASKS = {
     "posthog_retention_policy": {"purge_old_recordings", "report"},

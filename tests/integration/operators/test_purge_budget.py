@@ -22,7 +22,7 @@ from airflow_provider_posthog_recordings.operators import (
 from airflow_provider_posthog_recordings.triggers.budget_wait_trigger import (
     PostHogBudgetWaitTrigger,
 )
-from tests.airflow.conftest import connection_json
+from tests.helpers import connection_json
 
 DAY = timedelta(days=1)
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_posthog_recordings"
+PACKAGE = Path(__file__).resolve().parents[3] / "airflow_provider_posthog_recordings"
 MODULES = sorted(
     path
     for folder in ("operators", "sensors")

@@ -18,7 +18,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
-EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+EXAMPLE_DAGS = Path(__file__).resolve().parents[3] / "example_dags"
 
 
 @pytest.fixture(scope="session")

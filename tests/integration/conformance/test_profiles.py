@@ -23,7 +23,7 @@ from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
 from airflow_provider_posthog_recordings.jobs.erasure import ErasureSettings
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
-from tests.conformance.helpers import NEW_YORK, NOW, start_time
+from tests.integration.conformance.helpers import NEW_YORK, NOW, start_time
 
 Server = Callable[..., PostHogEmulator]
 ClientOf = Callable[..., PostHogClient]

@@ -18,7 +18,7 @@ from airflow_provider_posthog_recordings.hooks.connection_form import (
     RELABELING,
 )
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
-from tests.airflow.conftest import connection_json
+from tests.helpers import connection_json
 
 
 def test_hook_builds_a_client_from_the_connection(posthog_conn: Any) -> None:
@@ -260,7 +260,7 @@ def test_provider_info_and_hook_describe_the_same_form() -> None:
         assert fields[field.name]["description"] == field.description
         assert field.kind in fields[field.name]["schema"]["type"]
     # Every extra the README documents is a form field, so nothing needs the hidden extra.
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     section = readme.split("### Connection extras", 1)[1].split("\n#", 1)[0]
     documented = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
     assert documented == set(fields)

@@ -24,7 +24,7 @@ from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
-from tests.conformance.helpers import (
+from tests.integration.conformance.helpers import (
     NEW_YORK,
     NOW,
     HookedSession,

@@ -57,7 +57,7 @@ def test_throttling_while_waiting_is_not_a_failure(posthog_conn: Any, monkeypatc
 
 def test_auth_errors_fail_the_sensor(posthog_conn: Any, monkeypatch: Any) -> None:
     posthog_conn.add_api_key("phx_no_scopes", scopes=[])
-    from tests.airflow.conftest import connection_json
+    from tests.helpers import connection_json
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_POSTHOG_DEFAULT",
