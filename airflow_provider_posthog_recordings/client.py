@@ -7,7 +7,8 @@
   every client of the process that uses the key;
 * :mod:`.pagination`: the one pagination loop over PostHog's three list shapes;
 * :mod:`.recordings_api` (list, fetch, mark viewed), :mod:`.recording_deletion` (delete with
-  exact accounting), :mod:`.sharing_api`, :mod:`.playlists_api`: the resources;
+  exact accounting), :mod:`.sharing_api`, :mod:`.playlists_api`, :mod:`.snapshots_api`
+  (a recording's snapshots, checked whole): the resources;
 * :mod:`.bulk_actions`: bulk endpoints tried once, then given up for the run if refused.
 
 Errors are :class:`~airflow_provider_posthog_recordings.errors.PostHogError` subclasses whose
@@ -38,10 +39,11 @@ from airflow_provider_posthog_recordings.key_budget import KeyBudget, shared_bud
 from airflow_provider_posthog_recordings.playlists_api import MAX_PLAYLIST_PAGE, PlaylistsAPI
 from airflow_provider_posthog_recordings.recording_deletion import RecordingDeletion
 from airflow_provider_posthog_recordings.sharing_api import RecordingSharing
+from airflow_provider_posthog_recordings.snapshots_api import RecordingSnapshots
 from airflow_provider_posthog_recordings.transport import Answer, Transport
 
 
-class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
+class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI, RecordingSnapshots):
     """Client of one PostHog project's session recordings and playlists.
 
     Args:
@@ -61,6 +63,9 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
         list_requests_per_minute, list_requests_per_hour: the recordings-list budget of the
             project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400); None
             when unknown (429s are then handled as they come).
+        snapshot_requests_per_minute, snapshot_requests_per_hour: the snapshots budget of the
+            project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400), on top
+            of the key's; None when unknown.
         concurrency: parallel requests for one-at-a-time fallbacks (deletes, views, playlist
             items); the budget still governs the rate.
         allow_insecure_http: allow ``http://`` to a host that is not loopback.
@@ -90,6 +95,8 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
         requests_per_hour: int | None = 1200,
         list_requests_per_minute: int | None = None,
         list_requests_per_hour: int | None = None,
+        snapshot_requests_per_minute: int | None = None,
+        snapshot_requests_per_hour: int | None = None,
         concurrency: int = 4,
         allow_insecure_http: bool = False,
         backoff_base: float = 1.0,
@@ -115,6 +122,8 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
             ("requests_per_hour", requests_per_hour),
             ("list_requests_per_minute", list_requests_per_minute),
             ("list_requests_per_hour", list_requests_per_hour),
+            ("snapshot_requests_per_minute", snapshot_requests_per_minute),
+            ("snapshot_requests_per_hour", snapshot_requests_per_hour),
         ):
             if value is not None and value < 0:
                 raise PostHogConfigError(f"{name} must be 0 or more (0 or None: no limit)")
@@ -133,12 +142,20 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
             if list_requests_per_minute or list_requests_per_hour
             else None
         )
+        snapshot_budget = (
+            budget(
+                f"{base_url}#snapshots", snapshot_requests_per_minute, snapshot_requests_per_hour
+            )
+            if snapshot_requests_per_minute or snapshot_requests_per_hour
+            else None
+        )
         self.transport = Transport(
             base_url=base_url,
             api_key=key,
             project_id=self.project_id,
             budget=budget(base_url, requests_per_minute, requests_per_hour),
             list_budget=list_budget,
+            snapshot_budget=snapshot_budget,
             timeout=timeout,
             max_retries=max_retries,
             max_throttle_retries=max_throttle_retries,
