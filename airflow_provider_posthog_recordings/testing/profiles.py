@@ -24,6 +24,19 @@ CLOUD_PER_MINUTE = 240
 CLOUD_PER_HOUR = 1200
 #: The tighter list-recordings budgets by plan: (per minute, per hour).
 LIST_PLAN_LIMITS = {"free": (12, 60), "paid": (60, 300), "enterprise": (100, 400)}
+#: The snapshots budgets by plan tier, on top of the key's (PostHog's defaults).
+SNAPSHOT_PLAN_LIMITS = {"free": (12, 60), "paid": (60, 300), "enterprise": (100, 400)}
+#: The plan tier whose snapshots budgets apply unless told otherwise (the strictest).
+DEFAULT_SNAPSHOT_PLAN = "free"
+
+
+def snapshot_limits(plan: str | None) -> tuple[int | None, int | None]:
+    """The (per minute, per hour) snapshots budget of ``plan``; "none" or None for none."""
+    if plan is None or plan == "none":
+        return None, None
+    if plan not in SNAPSHOT_PLAN_LIMITS:
+        raise ValueError(f"unknown plan {plan!r}; known: {', '.join(SNAPSHOT_PLAN_LIMITS)}, none")
+    return SNAPSHOT_PLAN_LIMITS[plan]
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ class ServerProfile:
     paginated_playlist_items: bool = False
     rate_limit_per_minute: int = CLOUD_PER_MINUTE
     rate_limit_per_hour: int = CLOUD_PER_HOUR
+    snapshot_plan: str = DEFAULT_SNAPSHOT_PLAN
 
 
 _CLOUD = ServerProfile(
