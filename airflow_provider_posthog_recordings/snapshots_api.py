@@ -190,6 +190,18 @@ class RecordingSnapshots:
         )
         return answer.body
 
+    def recording_metadata(self, recording_id: str) -> dict[str, Any]:
+        """The recording's own answer as PostHog sends it (person, start and end, expiry).
+
+        One request on the key's budget only. Raises PostHogNotFoundError when it is gone.
+        """
+        answer = self.transport.send("GET", f"session_recordings/{safe_id(recording_id)}/")
+        if not isinstance(answer.body, dict) or answer.body.get("id") != recording_id:
+            raise PostHogSnapshotsError(
+                recording_id, "the recording's answer is not that recording"
+            )
+        return answer.body
+
     def snapshot_sources(self, recording_id: str) -> list[SnapshotSource]:
         """The sources of a recording's snapshots (one request).
 
