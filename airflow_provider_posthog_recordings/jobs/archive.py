@@ -51,6 +51,7 @@ from airflow_provider_posthog_recordings.jobs.playback import (
     load_problems,
     parse_line,
 )
+from airflow_provider_posthog_recordings.models import DeleteResult
 from airflow_provider_posthog_recordings.query import RecordingsQuery
 
 log = logging.getLogger(__name__)
@@ -369,11 +370,22 @@ class GateResult:
         verified: ids with a verified archive: these may be deleted.
         waiting: ids not tried because the budget would make the client wait too long.
         wait_seconds: that wait, or None.
+        gate: the gate (None: no archive asked for, every id passes).
     """
 
     verified: list[str]
     waiting: list[str]
     wait_seconds: float | None = None
+    gate: ArchiveGate | None = None
+
+    def settle(self, result: DeleteResult) -> None:
+        """Fold the gate's waiting ids into the deletion's ``unsent`` (in place), so that a
+        paused purge carries them on; archived ids left undeleted are counted once."""
+        if self.gate is not None:
+            self.gate.not_deleted(self.verified, result.unsent)
+        if self.waiting:
+            result.unsent.extend(self.waiting)
+            result.wait_seconds = max(result.wait_seconds or 0.0, self.wait_seconds or 0.0)
 
 
 class ArchiveGate:
@@ -397,11 +409,11 @@ class ArchiveGate:
             try:
                 result = archive_recording(client, self.root, rid)
             except PostHogBudgetWait as wait:
-                return GateResult(verified, list(ids[position:]), wait.wait_seconds)
+                return GateResult(verified, list(ids[position:]), wait.wait_seconds, self)
             self.ledger.add(result)
             if result.verified:
                 verified.append(rid)
-        return GateResult(verified, [])
+        return GateResult(verified, [], gate=self)
 
     def not_deleted(self, verified: Sequence[str], unsent: Sequence[str]) -> None:
         """Remember archived ids whose deletion waits for a later leg (counted once)."""
@@ -411,6 +423,44 @@ class ArchiveGate:
     def locations(self, ids: Sequence[str]) -> dict[str, str]:
         """Where each recording's archive is."""
         return {rid: str(recording_folder(self.root, rid)) for rid in ids}
+
+
+def purge_gate(
+    root: RecordPath | None, carried: Mapping[str, Any] | None, manifest_ids: int
+) -> ArchiveGate | None:
+    """The gate of a purge that archives first (None when it does not)."""
+    if root is None:
+        return None
+    return ArchiveGate(root, ArchiveLedger.from_state(carried, manifest_ids))
+
+
+def archive_first(
+    client: PostHogClient, gate: ArchiveGate | None, ids: Sequence[str], record: Any = None
+) -> GateResult:
+    """The ids of a purge's group that may be deleted: all without a gate, else the ones
+    whose archive was verified (their locations go to the durable ``record``)."""
+    if gate is None:
+        return GateResult(list(ids), [])
+    passed = gate.filter(client, ids)
+    if record is not None:
+        record.archives.update(gate.locations(passed.verified))
+    return passed
+
+
+def finish_purge_leg(gate: ArchiveGate | None, outcome: JobOutcome) -> None:
+    """Carry the archive counts in a paused purge's state, or put them in its manifest."""
+    if gate is None:
+        return
+    if outcome.state is not None:
+        outcome.state["archive"] = gate.ledger.to_state()
+    elif not outcome.paused:
+        outcome.manifest.update(gate.ledger.summary(gate.root))
+        if gate.ledger.failed:
+            log.warning(
+                "%d recordings were not archived and were kept: %s",
+                gate.ledger.failed,
+                gate.ledger.failed_ids,
+            )
 
 
 # ---------------------------------------------------------------- the archive job

@@ -179,6 +179,11 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_pinned: keep the recordings of every pinned playlist (templated).
         keep_shared: keep publicly shared recordings (one extra request per candidate).
         query: extra filters narrowing what is purged (templated).
+        archive_path: archive each candidate first to this folder (local, or object storage
+            such as ``s3://bucket/posthog`` through ``ObjectStoragePath``) and delete only the
+            recordings whose archive was verified; a recording that could not be archived is
+            kept and counted (``archive_failed``) (templated; None: no archive). See
+            :mod:`..jobs.archive`.
         report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
             posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
@@ -186,7 +191,9 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,
         ``deleted_ids`` (capped; ``ids_truncated``), ``failed_ids``, ``requests``, ``legs``,
-        ``report_only``.
+        ``report_only``; with ``archive_path`` also ``archive_path`` (each recording's
+        archive is ``<archive_path>/<id>``), ``archived``, ``already_archived``,
+        ``archive_failed``, ``archive_gone``, ``archived_ids``, ``archive_failed_ids``.
     """
 
     template_fields: Sequence[str] = (
@@ -198,6 +205,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         "keep_pinned",
         "query",
         "deletion_record_path",
+        "archive_path",
     )
     template_fields_renderers = {"query": "json", "keep_playlists": "json"}
 
@@ -210,9 +218,11 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_pinned: bool | str = True,
         keep_shared: bool | str = False,
         query: RecordingsQuery | Mapping[str, Any] | str | None = None,
+        archive_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.archive_path = archive_path
         self.older_than_days = older_than_days
         self.max_deletions_per_run = max_deletions_per_run
         self.keep_playlists = keep_playlists
@@ -238,6 +248,8 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             query=RecordingsQuery.parse(self.query),
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
+        if self.archive_path:
+            settings.archive_path = object_storage_path(str(self.archive_path))
         cutoff = purge.compute_cutoff(settings.reference, settings.older_than_days)
         if not settings.report_only:
             settings.record = self._record(
