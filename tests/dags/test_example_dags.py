@@ -25,12 +25,14 @@ EXPECTED_TASKS = {
         "report",
     },
     "posthog_gdpr_erasure": {"erase_recordings", "report"},
+    "posthog_archive_then_purge": {"archive_then_purge", "report"},
 }
 #: The cron expression of each scheduled DAG (the erasure DAG is triggered by hand).
 DAILY = {
     "posthog_retention_policy": "0 0 * * *",
     "posthog_playlist_curation": "0 0 * * *",
     "posthog_daily_triage": "0 6 * * *",
+    "posthog_archive_then_purge": "0 0 * * *",
 }
 
 
