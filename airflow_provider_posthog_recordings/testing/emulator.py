@@ -70,6 +70,11 @@ class PostHogEmulator(ObservationAndFaults):
     ``delete_missing_status``, ``synthetic_playlists``, ``playlist_items_paginated``
     (playlist items honour ``limit``/``offset``/``after``, as on older servers).
 
+    Recordings have snapshots (``GET session_recordings/{id}/snapshots``, see
+    :mod:`.api_snapshots`), generated from their id: :meth:`snapshot_lines` and
+    :meth:`snapshot_info` show them, :meth:`fail_snapshot_blocks` and
+    :meth:`empty_snapshot_sources` plant PostHog's silent failures.
+
     Budgets per key (429 with the wait only in ``detail``): ``rate_limit_per_minute``
     and ``rate_limit_per_hour`` shared by the recordings and playlists endpoints (the
     profile's default is PostHog's 240/minute and 1,200/hour, and they apply by
