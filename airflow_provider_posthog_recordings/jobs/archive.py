@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -198,29 +198,31 @@ def _write_verified(folder: Any, files: dict[str, bytes], raw_lines: int) -> dic
     return described
 
 
-def archive_recording(client: PostHogClient, root: RecordPath, recording_id: str) -> ArchiveResult:
-    """Archive one recording, unless a verified archive of it exists (no request then).
+#: What must not have changed since an archive was made for it to stand for the recording.
+CURRENT_FIELDS = ("start_time", "end_time", "recording_duration")
 
-    Raises:
-        PostHogBudgetWait: the budget would make the client wait too long (nothing written).
+
+def _archive_is_current(client: PostHogClient, folder: Any, recording_id: str) -> bool:
+    """Whether the recording is as it was when archived (one GET on the key's budget).
+
+    An archive made while the recording was still being recorded lacks what came after:
+    before a delete, such an archive is made again.
     """
-    folder = recording_folder(root, recording_id)
-    location = str(folder)
-    existing = verified_entry(root, recording_id)
-    if existing is not None:
-        return ArchiveResult(recording_id, ALREADY_ARCHIVED, location, entry=existing)
+    archived = json.loads(_read(folder / METADATA_FILE)).get("recording", {})
+    now = client.recording_metadata(recording_id)
+    changed = [name for name in CURRENT_FIELDS if archived.get(name) != now.get(name)]
+    if changed:
+        log.info("Recording %s changed since it was archived (%s)", recording_id, changed)
+    return not changed
+
+
+def _guarded(
+    recording_id: str, location: str, step: Callable[[], ArchiveResult | None]
+) -> ArchiveResult | None:
+    """Run ``step``; turn a 404/410 into ``gone`` and any other failure into ``failed``
+    (a budget wait goes through: nothing was written)."""
     try:
-        recording = client.recording_metadata(recording_id)
-        download = client.download_snapshots(recording_id)
-        lines = download.lines
-        metadata = {
-            "recording_id": recording_id,
-            "recording": {k: recording.get(k) for k in METADATA_FIELDS if k in recording},
-            "sources": [source.as_json() for source in download.sources],
-            "mobile": is_mobile(lines),
-        }
-        files = _files(recording_id, metadata, lines)
-        described = _write_verified(folder, files, len(lines))
+        return step()
     except PostHogBudgetWait:
         raise
     except (PostHogNotFoundError, PostHogGoneError) as exc:
@@ -228,10 +230,25 @@ def archive_recording(client: PostHogClient, root: RecordPath, recording_id: str
     except (PostHogError, ValueError, OSError) as exc:
         log.warning("Recording %s not archived: %s", recording_id, exc)
         return ArchiveResult(recording_id, FAILED, location, reason=str(exc)[:500])
+
+
+def _make_archive(client: PostHogClient, folder: Any, recording_id: str) -> ArchiveResult:
+    """Fetch, build, write, verify, then write the manifest entry last (raises on failure)."""
+    recording = client.recording_metadata(recording_id)
+    download = client.download_snapshots(recording_id)
+    lines = download.lines
+    metadata = {
+        "recording_id": recording_id,
+        "recording": {k: recording.get(k) for k in METADATA_FIELDS if k in recording},
+        "sources": [source.as_json() for source in download.sources],
+        "mobile": is_mobile(lines),
+    }
+    files = _files(recording_id, metadata, lines)
+    described = _write_verified(folder, files, len(lines))
     entry = {
         "recording_id": recording_id,
         "status": ARCHIVED,
-        "location": location,
+        "location": str(folder),
         "archived_at": datetime.now(timezone.utc).isoformat(),
         "lines": len(lines),
         "windows": len({parse_line(line)[0] for line in lines}),
@@ -244,7 +261,42 @@ def archive_recording(client: PostHogClient, root: RecordPath, recording_id: str
         "files": described,
     }
     _write(folder / MANIFEST_FILE, json.dumps(entry, indent=1).encode("utf-8"))
-    return ArchiveResult(recording_id, ARCHIVED, location, entry=entry)
+    return ArchiveResult(recording_id, ARCHIVED, str(folder), entry=entry)
+
+
+def archive_recording(
+    client: PostHogClient, root: RecordPath, recording_id: str, *, recheck: bool = False
+) -> ArchiveResult:
+    """Archive one recording, unless a verified archive of it exists.
+
+    Args:
+        client: the PostHog client.
+        root: the archive's root.
+        recording_id: the recording.
+        recheck: before trusting an existing archive, check (one GET) that the recording has
+            not changed since (the purge does, as it deletes next); else no request is sent.
+
+    Returns:
+        What happened: ``archived``, ``already_archived``, ``failed`` or ``gone``.
+
+    Raises:
+        PostHogBudgetWait: the budget would make the client wait too long (nothing written).
+    """
+    folder = recording_folder(root, recording_id)
+    location = str(folder)
+
+    def existing() -> ArchiveResult | None:
+        entry = verified_entry(root, recording_id)
+        if entry is None or (recheck and not _archive_is_current(client, folder, recording_id)):
+            return None
+        return ArchiveResult(recording_id, ALREADY_ARCHIVED, location, entry=entry)
+
+    found = _guarded(recording_id, location, existing)
+    if found is not None:
+        return found
+    made = _guarded(recording_id, location, lambda: _make_archive(client, folder, recording_id))
+    assert made is not None
+    return made
 
 
 def read_archive(path: RecordPath | str, recording_id: str) -> dict[str, Any]:
@@ -407,7 +459,7 @@ class ArchiveGate:
             if rid in self.ledger.failed_ids:
                 continue  # failed earlier in this run: kept, counted once
             try:
-                result = archive_recording(client, self.root, rid)
+                result = archive_recording(client, self.root, rid, recheck=True)
             except PostHogBudgetWait as wait:
                 return GateResult(verified, list(ids[position:]), wait.wait_seconds, self)
             self.ledger.add(result)

@@ -140,3 +140,30 @@ def test_a_paused_run_resumes_without_archiving_anything_twice(
     assert server.throttles == {}
     for rid in ids:
         check_archive(server, tmp_path, rid)
+
+
+def test_the_purge_makes_again_an_archive_of_a_recording_that_changed(
+    emulator_factory: Any, client_for: Any, tmp_path: Path
+) -> None:
+    """An archive taken while the recording was still going is not trusted before a delete."""
+    server = emulator_factory(profile="cloud", snapshot_plan="none")
+    same, grew = server.seed_recordings(2, days=10, seed=25, end=START)
+    archive.run(
+        client_for(server), archive.ArchiveSettings(path=tmp_path, recording_ids=[same, grew])
+    )
+    record = server.recording(grew)
+    server.update_recording(grew, recording_duration=record["recording_duration"] + 60)
+    gate = archive.purge_gate(tmp_path, None, 100)
+    assert gate is not None
+    server.reset_requests()
+    passed = gate.filter(client_for(server), [same, grew])
+    assert passed.verified == [same, grew]
+    assert gate.ledger.already_archived == 1 and gate.ledger.archived == 1
+    made_again = [r for r in server.requests if r.path.endswith("snapshots")]
+    assert {r.path.split("/")[-2] for r in made_again} == {grew}
+    entry = archive.verified_entry(tmp_path, grew)
+    assert entry is not None
+    metadata = json.loads(
+        (archive.recording_folder(tmp_path, grew) / archive.METADATA_FILE).read_text()
+    )
+    assert metadata["recording"]["recording_duration"] == record["recording_duration"] + 60
