@@ -62,9 +62,13 @@ def _parse_body(response: requests.Response, raw: bool = False) -> tuple[Any, bo
     if not response.content:
         return ("" if raw else None), True
     if raw and response.ok:
-        # A proxy's HTML page is not the answer asked for: it is retried like a non-JSON body.
+        # A proxy's HTML page is not the answer asked for, nor a body cut short (urllib3 1.x
+        # does not check Content-Length): both are retried like a non-JSON body.
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        return response.text, content_type in RAW_CONTENT_TYPES
+        declared = response.headers.get("Content-Length", "")
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        whole = encoded or not declared.isdigit() or int(declared) == len(response.content)
+        return response.text, whole and content_type in RAW_CONTENT_TYPES
     try:
         return response.json(), True
     except ValueError:
