@@ -68,7 +68,11 @@ def _parse_body(response: requests.Response, raw: bool = False) -> tuple[Any, bo
         declared = response.headers.get("Content-Length", "")
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
         whole = encoded or not declared.isdigit() or int(declared) == len(response.content)
-        return response.text, whole and content_type in RAW_CONTENT_TYPES
+        try:  # JSON is UTF-8 (RFC 8259): no charset guessing, which is slow and can be wrong
+            text = response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return response.text, False
+        return text, whole and content_type in RAW_CONTENT_TYPES
     try:
         return response.json(), True
     except ValueError:

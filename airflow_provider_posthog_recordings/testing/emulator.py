@@ -412,6 +412,19 @@ class PostHogEmulator(ObservationAndFaults):
                 "lts": data.lts_path is not None,
             }
 
+    def replace_snapshot_lines(self, recording_id: str, lines: list[str]) -> None:
+        """Serve ``lines`` instead of a recording's lines (as many, block by block, with the
+        blocks' time windows unchanged): for events a test writes itself."""
+        with self._core.lock:
+            data = snapshots_of(self._core.state, recording_id)
+            if data is None:
+                raise KeyError(recording_id)
+            if len(lines) != len(data.lines()):
+                raise ValueError(f"{len(data.lines())} lines expected, got {len(lines)}")
+            rest = list(lines)
+            for block in data.blocks:
+                block.lines, rest = rest[: len(block.lines)], rest[len(block.lines) :]
+
     def fail_snapshot_blocks(self, recording_id: str, blocks: list[int], times: int = 1) -> None:
         """Make blocks of a recording fail for their next ``times`` fetches (-1: always).
 

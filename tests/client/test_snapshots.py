@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -172,3 +173,16 @@ def test_a_blob_answer_cut_short_or_lost_is_fetched_again(
     download = client_for(server).download_snapshots(rid)
     assert download.lines == server.snapshot_lines(rid)
     assert server.faults_injected[kind] == 1
+
+
+def test_lines_are_read_as_utf8_without_guessing(emulator_factory: Any, client_for: Any) -> None:
+    """PostHog's JSON.stringify leaves non-ASCII text as is: the body is UTF-8 with no charset."""
+    server = _cloud(emulator_factory)
+    rid = _web_recording(server)
+    lines = server.snapshot_lines(rid)
+    for index, line in enumerate(lines):  # put non-ASCII text in every event, as UTF-8
+        window, event = json.loads(line)
+        event["note"] = "café ☕ ünïcödé"
+        lines[index] = json.dumps([window, event], ensure_ascii=False)
+    server.replace_snapshot_lines(rid, lines)
+    assert client_for(server).download_snapshots(rid).lines == lines
