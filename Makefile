@@ -102,6 +102,7 @@ LONG_RUN_N ?= 10000
 bench: install
 	$(BIN)/python -m benchmarks.long_run --n $(LONG_RUN_N) --json bench-results-long-run.json
 	$(BIN)/python -m benchmarks.purge
+	$(BIN)/python -m benchmarks.archive --n 200
 
 faults: install
 	$(BIN)/python -m tests.reliability.run_schedules --schedules 500

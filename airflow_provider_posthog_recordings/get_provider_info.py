@@ -41,6 +41,7 @@ def get_provider_info() -> dict[str, Any]:
                     f"{PACKAGE}.operators.recording_operators",
                     f"{PACKAGE}.operators.deletion_operators",
                     f"{PACKAGE}.operators.playlist_operators",
+                    f"{PACKAGE}.operators.archive_operators",
                 ],
             }
         ],

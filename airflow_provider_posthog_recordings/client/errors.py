@@ -115,6 +115,10 @@ class PostHogNotFoundError(PostHogAPIError):
     """404: the object (or the project, or the route) does not exist."""
 
 
+class PostHogGoneError(PostHogAPIError):
+    """410: the object was deleted (PostHog's snapshots answer ``recording_deleted``)."""
+
+
 class PostHogRateLimitError(PostHogAPIError):
     """429 after all retries."""
 
@@ -128,6 +132,7 @@ _CLASS_BY_STATUS: dict[int, type[PostHogAPIError]] = {
     401: PostHogAuthError,
     403: PostHogAuthError,
     404: PostHogNotFoundError,
+    410: PostHogGoneError,
     429: PostHogRateLimitError,
 }
 
@@ -205,6 +210,19 @@ def api_error_from_response(
         attr=attr,
         hint=_hint(status, detail or "", path),
     )
+
+
+class PostHogSnapshotsError(PostHogError):
+    """The snapshots of a recording cannot be trusted whole: an empty sources list, a block
+    that stays missing, lines that are not ``[windowId, event]``. Never "nothing to archive".
+
+    Attributes:
+        recording_id: the recording concerned.
+    """
+
+    def __init__(self, recording_id: str, message: str) -> None:
+        self.recording_id = recording_id
+        super().__init__(f"recording {recording_id}: {message}")
 
 
 #: Errors that mean "try again later", not "this cannot work": a sensor or trigger that is

@@ -47,6 +47,11 @@ from airflow_provider_posthog_recordings.client.resources.playlists import (
 )
 from airflow_provider_posthog_recordings.client.resources.recordings import QueryLike, Recordings
 from airflow_provider_posthog_recordings.client.resources.sharing import RecordingSharing
+from airflow_provider_posthog_recordings.client.resources.snapshots import (
+    RecordingSnapshots,
+    SnapshotDownload,
+    SnapshotSource,
+)
 
 
 class PostHogClient:
@@ -69,6 +74,9 @@ class PostHogClient:
         list_requests_per_minute, list_requests_per_hour: the recordings-list budget of the
             project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400); None
             when unknown (429s are then handled as they come).
+        snapshot_requests_per_minute, snapshot_requests_per_hour: the snapshots budget of the
+            project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400), on top
+            of the key's; None when unknown.
         concurrency: parallel requests for one-at-a-time fallbacks (deletes, views, playlist
             items); the budget still governs the rate.
         allow_insecure_http: allow ``http://`` to a host that is not loopback.
@@ -98,6 +106,8 @@ class PostHogClient:
         requests_per_hour: int | None = 1200,
         list_requests_per_minute: int | None = None,
         list_requests_per_hour: int | None = None,
+        snapshot_requests_per_minute: int | None = None,
+        snapshot_requests_per_hour: int | None = None,
         concurrency: int = 4,
         allow_insecure_http: bool = False,
         backoff_base: float = 1.0,
@@ -123,6 +133,8 @@ class PostHogClient:
             ("requests_per_hour", requests_per_hour),
             ("list_requests_per_minute", list_requests_per_minute),
             ("list_requests_per_hour", list_requests_per_hour),
+            ("snapshot_requests_per_minute", snapshot_requests_per_minute),
+            ("snapshot_requests_per_hour", snapshot_requests_per_hour),
         ):
             if value is not None and value < 0:
                 raise PostHogConfigError(f"{name} must be 0 or more (0 or None: no limit)")
@@ -141,12 +153,20 @@ class PostHogClient:
             if list_requests_per_minute or list_requests_per_hour
             else None
         )
+        snapshot_budget = (
+            budget(
+                f"{base_url}#snapshots", snapshot_requests_per_minute, snapshot_requests_per_hour
+            )
+            if snapshot_requests_per_minute or snapshot_requests_per_hour
+            else None
+        )
         self.transport = Transport(
             base_url=base_url,
             api_key=key,
             project_id=self.project_id,
             budget=budget(base_url, requests_per_minute, requests_per_hour),
             list_budget=list_budget,
+            snapshot_budget=snapshot_budget,
             timeout=timeout,
             max_retries=max_retries,
             max_throttle_retries=max_throttle_retries,
@@ -165,6 +185,7 @@ class PostHogClient:
             self.transport, self.bulk, self.recordings, concurrency=concurrency
         )
         self.sharing = RecordingSharing(self.transport)
+        self.snapshots = RecordingSnapshots(self.transport)
         self.playlists = Playlists(
             self.transport,
             self.bulk,
@@ -403,3 +424,25 @@ class PostHogClient:
     def remove_from_playlist(self, short_id: str, recording_ids: Iterable[str]) -> int:
         """Remove recordings from a collection; ones not in it count as removed."""
         return self.playlists.remove_from_playlist(short_id, recording_ids)
+
+    # ---------------------------------------------------------------- snapshots
+
+    def recording_metadata(self, recording_id: str) -> dict[str, Any]:
+        """The recording's own answer as PostHog sends it (person, start and end, expiry)."""
+        return self.snapshots.recording_metadata(recording_id)
+
+    def snapshot_sources(self, recording_id: str) -> list[SnapshotSource]:
+        """The sources of a recording's snapshots (one request)."""
+        return self.snapshots.snapshot_sources(recording_id)
+
+    def snapshot_block_lines(self, recording_id: str, start: int, end: int) -> list[str]:
+        """The JSON lines of blocks ``start..end`` (inclusive, at most 21), as served."""
+        return self.snapshots.snapshot_block_lines(recording_id, start, end)
+
+    def snapshot_lts_lines(self, recording_id: str, blob_key: str) -> list[str]:
+        """The JSON lines of a recording's long-term-storage file."""
+        return self.snapshots.snapshot_lts_lines(recording_id, blob_key)
+
+    def download_snapshots(self, recording_id: str) -> SnapshotDownload:
+        """Every line of a recording's snapshots, each listed block accounted for."""
+        return self.snapshots.download_snapshots(recording_id)

@@ -96,6 +96,21 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         minimum=1,
     ),
     ExtraField(
+        "snapshot_requests_per_minute",
+        "Snapshot requests per minute",
+        "Your plan's limit on reading recordings' snapshots (archiving): free 12, paid 60, "
+        "enterprise 100.",
+        "integer",
+        minimum=1,
+    ),
+    ExtraField(
+        "snapshot_requests_per_hour",
+        "Snapshot requests per hour",
+        "Your plan's hourly limit on reading snapshots: free 60, paid 300, enterprise 400.",
+        "integer",
+        minimum=1,
+    ),
+    ExtraField(
         "page_size",
         "Page size",
         "Recordings per list page. Default 500.",

@@ -164,6 +164,7 @@ class DeletionRecord:
     ``outcome`` is ``deleted``, or ``deleted_or_already_gone`` for the rare ids PostHog's
     counts cannot attribute (see
     :class:`~airflow_provider_posthog_recordings.client.models.DeleteResult`).
+    A purge that archives first adds ``"archive": <the recording's archive folder>``.
 
     Attributes:
         folder: where the parts go (a local ``pathlib.Path`` or an ``ObjectStoragePath``).
@@ -171,6 +172,7 @@ class DeletionRecord:
         cutoff: the purge's cutoff, or None for an erasure.
         policy: the rule that chose the ids (JSON-able).
         leg: which leg of a deferred run this is (parts never overwrite each other).
+        archives: where each recording to be deleted was archived (archive-then-purge).
     """
 
     folder: RecordPath
@@ -179,6 +181,7 @@ class DeletionRecord:
     policy: dict[str, Any]
     leg: int = 0
     parts: int = 0
+    archives: dict[str, str] = field(default_factory=dict)
     started: str = field(
         default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     )
@@ -204,6 +207,8 @@ class DeletionRecord:
                     "recording_id": rid,
                     "outcome": outcome,
                 }
+                if rid in self.archives:
+                    line["archive"] = self.archives.pop(rid)
                 handle.write(json.dumps(line, default=_json_default) + "\n")
 
 

@@ -44,6 +44,7 @@ from airflow_provider_posthog_recordings.client.query import (
     RecordingsQuery,
     encode_date,
 )
+from airflow_provider_posthog_recordings.jobs import archive
 from airflow_provider_posthog_recordings.jobs.arguments import as_int
 from airflow_provider_posthog_recordings.jobs.deletion import (
     DEFAULT_MANIFEST_IDS,
@@ -96,6 +97,9 @@ class PurgeSettings:
         manifest_ids: how many deleted ids the manifest lists at most.
         page_size: recordings per list request (default: the client's).
         record: where to write every deleted id (None: no durable record).
+        archive_path: archive each candidate there first and delete only the recordings
+            whose archive was verified (None: no archive; see :mod:`.archive`).
+        archive_gate: set by :func:`run` from ``archive_path``.
     """
 
     older_than_days: int | str
@@ -110,6 +114,8 @@ class PurgeSettings:
     manifest_ids: int = DEFAULT_MANIFEST_IDS
     page_size: int | None = None
     record: DeletionRecord | None = None
+    archive_path: Any = None
+    archive_gate: archive.ArchiveGate | None = None
 
     def policy_description(self) -> dict[str, Any]:
         """The policy in a few JSON-able fields (for the durable record)."""
@@ -363,6 +369,8 @@ def run(
         settings.record.leg = leg
         settings.record.cutoff = cutoff.isoformat()
         settings.record.policy = settings.policy_description()
+    gate = archive.purge_gate(settings.archive_path, state.get("archive"), settings.manifest_ids)
+    settings.archive_gate = gate
 
     def one_leg() -> JobOutcome:
         try:
@@ -378,6 +386,7 @@ def run(
             return JobOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
 
     outcome, requests = run_leg(client, state, one_leg)
+    archive.finish_purge_leg(gate, outcome)
     if outcome.state is None:
         outcome.manifest["requests"] = requests
     else:
@@ -540,13 +549,16 @@ def _delete(
         group, listing_wait = _next_group(source)
         if group:
             resume_from = group[-1][1]
+            ids = [rid for rid, _ in group]
+            passed = archive.archive_first(client, settings.archive_gate, ids, settings.record)
             result = delete_group(
                 client,
-                [rid for rid, _ in group],
+                passed.verified,
                 ledger=ledger,
                 record=settings.record,
                 date_from=window_start,
             )
+            passed.settle(result)
             progress.update(ledger)
             unsent = result.unsent
             wait = result.wait_seconds

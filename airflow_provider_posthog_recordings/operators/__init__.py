@@ -1,5 +1,8 @@
 """The PostHog operators (import them from here or from their modules)."""
 
+from airflow_provider_posthog_recordings.operators.archive_operators import (
+    PostHogArchiveRecordingsOperator,
+)
 from airflow_provider_posthog_recordings.operators.deletion_operators import (
     PostHogDeleteRecordingsOperator,
     PostHogPurgeRecordingsOperator,
@@ -14,6 +17,7 @@ from airflow_provider_posthog_recordings.operators.recording_operators import (
 )
 
 __all__ = [
+    "PostHogArchiveRecordingsOperator",
     "PostHogCuratePlaylistOperator",
     "PostHogDeleteRecordingsOperator",
     "PostHogListRecordingsOperator",

@@ -10,14 +10,9 @@ and converted in ``execute``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import conf
-
-from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.jobs import erasure, purge
@@ -26,50 +21,30 @@ from airflow_provider_posthog_recordings.jobs.arguments import (
     as_id_list,
     as_int,
     as_optional_int,
-    as_positive_number,
 )
-from airflow_provider_posthog_recordings.jobs.deletion import DEFAULT_MANIFEST_IDS, DeletionRecord
-from airflow_provider_posthog_recordings.operators.base import (
-    PostHogBaseOperator,
-    run_reference_time,
-)
-from airflow_provider_posthog_recordings.triggers.budget_wait_trigger import (
-    PostHogBudgetWaitTrigger,
+from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord
+from airflow_provider_posthog_recordings.operators.base import run_reference_time
+from airflow_provider_posthog_recordings.operators.budgeted import (
+    PostHogBudgetedOperator,
+    object_storage_path,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-#: Waits for the key's budget up to this long are slept through in the worker.
-DEFAULT_MAX_WAIT_IN_WORKER = 30.0
-#: Largest state (JSON characters) also carried by the trigger.
-MAX_STATE_IN_TRIGGER = 30_000
 
+class PostHogDeletionOperator(PostHogBudgetedOperator):
+    """What the purge and the erasure share: a cap, report-only runs, the durable record.
 
-def object_storage_path(path: str) -> Any:
-    """Airflow's ``ObjectStoragePath`` for ``path`` (local paths and object stores alike)."""
-    try:
-        from airflow.sdk import ObjectStoragePath
-    except ImportError:  # Airflow 2
-        from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef]
-    return ObjectStoragePath(path)
+    :param report_only: report what would be deleted, delete nothing (templated).
+    :param max_deletions: refuse to delete anything when more would go (templated; None: no
+        cap).
+    :param deletion_record_path: a folder (local, or object storage such as ``s3://bucket/x``
+        through Airflow's ``ObjectStoragePath``) where every deleted id is written as JSON
+        lines, one part per group, under the run's id (templated; None: no record).
 
-
-class PostHogDeletionOperator(PostHogBaseOperator):
-    """What the purge and the erasure share: deferral on a spent budget, the durable record.
-
-    Args:
-        report_only: report what would be deleted, delete nothing (templated).
-        max_deletions: refuse to delete anything when more would go (templated; None: no cap).
-        deletion_record_path: a folder (local, or object storage such as ``s3://bucket/x``
-            through Airflow's ``ObjectStoragePath``) where every deleted id is written as
-            JSON lines, one part per group, under the run's id (templated; None: no record).
-        deferrable: wait for the key's budget in the triggerer, not in a worker slot
-            (default: Airflow's ``operators.default_deferrable``).
-        max_wait_in_worker: longer budget waits than this (seconds) defer the task when
-            ``deferrable`` (default 30: the hourly budget always defers, short waits do not).
-        manifest_ids: at most this many ids in the manifest.
-        posthog_conn_id: the PostHog connection.
+    The budget arguments (``deferrable``, ``max_wait_in_worker``, ``manifest_ids``) are
+    :class:`~.budgeted.PostHogBudgetedOperator`'s.
     """
 
     ui_color = "#e8575c"
@@ -80,9 +55,6 @@ class PostHogDeletionOperator(PostHogBaseOperator):
         report_only: bool | str = False,
         max_deletions: int | str | None = 1000,
         deletion_record_path: str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        max_wait_in_worker: float | str = DEFAULT_MAX_WAIT_IN_WORKER,
-        manifest_ids: int | str = DEFAULT_MANIFEST_IDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -91,17 +63,6 @@ class PostHogDeletionOperator(PostHogBaseOperator):
         self.report_only = report_only
         self.max_deletions = max_deletions
         self.deletion_record_path = deletion_record_path
-        self.deferrable = deferrable
-        self.max_wait_in_worker = max_wait_in_worker
-        self.manifest_ids = manifest_ids
-
-    def _client(self) -> PostHogClient:
-        client = self.hook.get_client()
-        if as_bool(self.deferrable, "deferrable"):
-            client.max_budget_wait = as_positive_number(
-                self.max_wait_in_worker, "max_wait_in_worker"
-            )
-        return client
 
     def _record(self, context: Context, cutoff: str | None, policy: dict[str, Any]) -> Any:
         if not self.deletion_record_path:
@@ -113,51 +74,6 @@ class PostHogDeletionOperator(PostHogBaseOperator):
             cutoff=cutoff,
             policy=policy,
         )
-
-    def run_job(self, context: Context) -> Any:
-        return self.run_leg(context, None)
-
-    def execute_resume(
-        self,
-        context: Context,
-        event: dict[str, Any] | None = None,
-        state: dict[str, Any] | None = None,
-    ) -> Any:
-        """Carry on after waiting for the key's budget in the triggerer."""
-        if state is None and event:
-            state = event.get("state")
-        if state is None:
-            raise PostHogError("resumed without the state it deferred with: rerun the task")
-        return self.call_job(self.run_leg, context, state)
-
-    def run_leg(self, context: Context, state: dict[str, Any] | None) -> Any:
-        """Run one leg of the job: finish it, or defer until the budget allows more."""
-        raise NotImplementedError
-
-    def defer_for_budget(self, wait_seconds: float, state: dict[str, Any]) -> None:
-        """Give up the worker slot until the budget allows the next request."""
-        resume_at = datetime.now(timezone.utc) + timedelta(seconds=wait_seconds + 1.0)
-        self.log.info(
-            "Deferring for %.0f s while the PostHog key's budget refills (leg %s)",
-            wait_seconds,
-            state.get("leg"),
-        )
-        # The state goes to the task's next_kwargs (a JSON column). A copy rides in the trigger
-        # (and its event) for dag.test(), which drops next_kwargs, when it is small: trigger
-        # kwargs are encrypted into a TEXT column (64 KB on MySQL).
-        copy = state if len(json.dumps(state)) <= MAX_STATE_IN_TRIGGER else None
-        self.defer(
-            trigger=PostHogBudgetWaitTrigger(resume_at=resume_at.isoformat(), state=copy),
-            method_name="execute_resume",
-            kwargs={"state": state},
-        )
-
-    def fail_with_manifest(self, context: Context, manifest: dict[str, Any], message: str) -> None:
-        """Push the manifest to XCom ``manifest``, then fail the task."""
-        ti = context.get("ti")
-        if ti is not None:
-            ti.xcom_push(key="manifest", value=manifest)
-        raise PostHogError(message)
 
 
 class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
@@ -179,6 +95,11 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_pinned: keep the recordings of every pinned playlist (templated).
         keep_shared: keep publicly shared recordings (one extra request per candidate).
         query: extra filters narrowing what is purged (templated).
+        archive_path: archive each candidate first to this folder (local, or object storage
+            such as ``s3://bucket/posthog`` through ``ObjectStoragePath``) and delete only the
+            recordings whose archive was verified; a recording that could not be archived is
+            kept and counted (``archive_failed``) (templated; None: no archive). See
+            :mod:`..jobs.archive`.
         report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
             posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
@@ -186,7 +107,9 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,
         ``deleted_ids`` (capped; ``ids_truncated``), ``failed_ids``, ``requests``, ``legs``,
-        ``report_only``.
+        ``report_only``; with ``archive_path`` also ``archive_path`` (each recording's
+        archive is ``<archive_path>/<id>``), ``archived``, ``already_archived``,
+        ``archive_failed``, ``archive_gone``, ``archived_ids``, ``archive_failed_ids``.
     """
 
     template_fields: Sequence[str] = (
@@ -202,6 +125,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         "max_wait_in_worker",
         "manifest_ids",
         "posthog_conn_id",
+        "archive_path",
     )
     template_fields_renderers = {"query": "json", "keep_playlists": "json"}
 
@@ -214,9 +138,11 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_pinned: bool | str = True,
         keep_shared: bool | str = False,
         query: RecordingsQuery | Mapping[str, Any] | str | None = None,
+        archive_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.archive_path = archive_path
         self.older_than_days = older_than_days
         self.max_deletions_per_run = max_deletions_per_run
         self.keep_playlists = keep_playlists
@@ -244,6 +170,8 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         )
         if not settings.report_only:  # the job sets the record's cutoff
             settings.record = self._record(context, None, settings.policy_description())
+        if self.archive_path:
+            settings.archive_path = object_storage_path(str(self.archive_path))
         return settings
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import threading
 from types import FrameType
 
 from .emulator import PostHogEmulator
-from .profiles import DEFAULT_PROFILE, PROFILES
+from .profiles import DEFAULT_PROFILE, PROFILES, SNAPSHOT_PLAN_LIMITS
 from .state import BULK_MODES
 
 PINNED_PLAYLIST_NAME = "Protected: support cases"
@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--list-rate-limit-per-hour", type=int, default=None, help="list requests/hour per key"
+    )
+    parser.add_argument(
+        "--snapshot-plan",
+        choices=[*SNAPSHOT_PLAN_LIMITS, "none"],
+        default=None,
+        help="the plan tier whose snapshots budgets apply (default: free, 12/minute and 60/hour)",
     )
     parser.add_argument(
         "--no-rate-limits",
@@ -123,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit_per_hour=args.rate_limit_per_hour,
         list_rate_limit_per_minute=args.list_rate_limit,
         list_rate_limit_per_hour=args.list_rate_limit_per_hour,
+        snapshot_plan=args.snapshot_plan,
         project_timezone=args.timezone,
         playlist_items_max_rows=args.playlist_items_max_rows,
         offset_only=args.offset_only,

@@ -115,6 +115,7 @@ def delete_recording(ctx: RequestContext, params: dict[str, str]) -> Response:
     if ctx.recording_api_fails:
         return _recording_api_failure()
     if ctx.state.remove_recording(params["recording_id"]):
+        ctx.state.deleted_at[params["recording_id"]] = ctx.now
         return Response(204)
     status = ctx.config.delete_missing_status
     if status == 204:

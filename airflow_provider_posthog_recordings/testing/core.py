@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import api_playlists, api_recordings, api_sharing
+from . import api_playlists, api_recordings, api_sharing, api_snapshots
 from .context import RequestContext
 from .faults import PRE_ACTION_KINDS, Fault, FaultPlan, FaultTarget, fault_response
 from .recording_query import SortedIndex
@@ -44,6 +44,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("recordings.one", "GET"): api_recordings.get_recording,
     ("recordings.one", "PATCH"): api_recordings.patch_recording,
     ("recordings.one", "DELETE"): api_recordings.delete_recording,
+    ("recordings.snapshots", "GET"): api_snapshots.get_snapshots,
     ("recordings.bulk_delete", "POST"): api_recordings.bulk_delete,
     ("recordings.bulk_viewed", "POST"): api_recordings.bulk_viewed,
     ("recordings.bulk_not_viewed", "POST"): api_recordings.bulk_not_viewed,
@@ -247,7 +248,9 @@ class EmulatorCore:
         if not key.has_scope(scope):
             raise permission_denied(f"API key missing required scope '{scope}'")
         if route.budgeted:
-            wait = self.budgets.wait_needed(key.key, is_list=route.list_limited)
+            wait = self.budgets.wait_needed(
+                key.key, is_list=route.list_limited, is_snapshots=route.snapshots_limited
+            )
             if wait:
                 raise throttled(wait)
         return route, key

@@ -21,10 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .api_sharing import save_sharing, token_valid
+from .api_snapshots import snapshots_of
 from .core import EmulatorCore
 from .observation import ObservationAndFaults
 from .playlist_records import add_playlist, check_type_and_filters, serialize_playlist
-from .profiles import DEFAULT_PROFILE, build_config, get_profile
+from .profiles import DEFAULT_PROFILE, build_config, get_profile, snapshot_limits
 from .profiles import pick as _pick
 from .recording_records import build_recording, serialize_recording
 from .seeding import SeedSpec, generate_recordings
@@ -76,12 +77,20 @@ class PostHogEmulator(ObservationAndFaults):
     schema of that commit, a server from before it: the ``self_hosted_legacy`` default) or
     ``"off"``. See :mod:`.schema_check`.
 
+    Recordings have snapshots (``GET session_recordings/{id}/snapshots``, see
+    :mod:`.api_snapshots`), generated from their id: :meth:`snapshot_lines` and
+    :meth:`snapshot_info` show them, :meth:`fail_snapshot_blocks` and
+    :meth:`empty_snapshot_sources` plant PostHog's silent failures.
+
     Budgets per key (429 with the wait only in ``detail``): ``rate_limit_per_minute``
     and ``rate_limit_per_hour`` shared by the recordings and playlists endpoints (the
     profile's default is PostHog's 240/minute and 1,200/hour, and they apply by
     default: an emulator is as strict as the real server unless a test says
     otherwise), ``list_rate_limit_per_minute``/``_per_hour`` for listing recordings
-    (off unless given; PostHog's plans: :data:`LIST_PLAN_LIMITS`). 0 turns one off;
+    (off unless given; PostHog's plans: :data:`LIST_PLAN_LIMITS`), and the snapshots
+    endpoint's budgets of ``snapshot_plan`` (``free`` by default on every profile: 12 a
+    minute and 60 an hour; ``paid``, ``enterprise``, or ``none``), overridden by
+    ``snapshot_rate_limit_per_minute``/``_per_hour``. 0 turns one off;
     ``rate_limits=False`` turns every budget off. ``monotonic`` is the clock of every
     budget (default :func:`time.monotonic`); ``clock`` returns the aware UTC "now" of
     the data; ``latency`` adds seconds to every answer.
@@ -111,6 +120,9 @@ class PostHogEmulator(ObservationAndFaults):
         rate_limit_per_hour: int | None = None,
         list_rate_limit_per_minute: int | None = None,
         list_rate_limit_per_hour: int | None = None,
+        snapshot_plan: str | None = None,
+        snapshot_rate_limit_per_minute: int | None = None,
+        snapshot_rate_limit_per_hour: int | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] | None = None,
     ) -> None:
@@ -138,11 +150,14 @@ class PostHogEmulator(ObservationAndFaults):
             project_timezone=project_timezone,
             posthog_schema=posthog_schema,
         )
+        plan_minute, plan_hour = snapshot_limits(_pick(snapshot_plan, server.snapshot_plan))
         budgets = build_budgets(
             per_minute=_pick(rate_limit_per_minute, server.rate_limit_per_minute),
             per_hour=_pick(rate_limit_per_hour, server.rate_limit_per_hour),
             list_per_minute=list_rate_limit_per_minute,
             list_per_hour=list_rate_limit_per_hour,
+            snapshots_per_minute=_pick(snapshot_rate_limit_per_minute, plan_minute),
+            snapshots_per_hour=_pick(snapshot_rate_limit_per_hour, plan_hour),
             time_fn=monotonic or time.monotonic,
         )
         self._core = EmulatorCore(
@@ -380,6 +395,63 @@ class PostHogEmulator(ObservationAndFaults):
                 serialize_playlist(state, playlist, self._default_owner.id)
                 for playlist in state.playlists.values()
             ]
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot_lines(self, recording_id: str) -> list[str]:
+        """Every JSON line of a recording's snapshots, block after block (also after it was
+        deleted, once generated). KeyError when the emulator never had it."""
+        with self._core.lock:
+            data = snapshots_of(self._core.state, recording_id)
+            if data is None:
+                raise KeyError(recording_id)
+            return data.lines()
+
+    def snapshot_info(self, recording_id: str) -> dict[str, Any]:
+        """How a recording's snapshots are stored: ``blocks``, ``compressed``, ``mobile``,
+        ``lts`` (KeyError when unknown)."""
+        with self._core.lock:
+            data = snapshots_of(self._core.state, recording_id)
+            if data is None:
+                raise KeyError(recording_id)
+            return {
+                "blocks": len(data.blocks),
+                "compressed": data.compressed,
+                "mobile": data.mobile,
+                "lts": data.lts_path is not None,
+            }
+
+    def replace_snapshot_lines(self, recording_id: str, lines: list[str]) -> None:
+        """Serve ``lines`` instead of a recording's lines (as many, block by block, with the
+        blocks' time windows unchanged): for events a test writes itself."""
+        with self._core.lock:
+            data = snapshots_of(self._core.state, recording_id)
+            if data is None:
+                raise KeyError(recording_id)
+            if len(lines) != len(data.lines()):
+                raise ValueError(f"{len(data.lines())} lines expected, got {len(lines)}")
+            rest = list(lines)
+            for block in data.blocks:
+                block.lines, rest = rest[: len(block.lines)], rest[len(block.lines) :]
+
+    def fail_snapshot_blocks(self, recording_id: str, blocks: list[int], times: int = 1) -> None:
+        """Make blocks of a recording fail for their next ``times`` fetches (-1: always).
+
+        A range with some failing blocks answers 200 without them; all failing, 502.
+        """
+        if times == 0 or times < -1:
+            raise ValueError("times must be >= 1, or -1 for always")
+        with self._core.lock:
+            for index in blocks:
+                self._core.state.failing_blocks[(recording_id, index)] = times
+
+    def empty_snapshot_sources(self, recording_id: str = "*", times: int = 1) -> None:
+        """Answer the next ``times`` sources listings of a recording (``*``: of any) with
+        ``{"sources": []}``, as PostHog does when its block listing fails upstream."""
+        if times == 0 or times < -1:
+            raise ValueError("times must be >= 1, or -1 for always")
+        with self._core.lock:
+            self._core.state.empty_sources[recording_id] = times
 
     def set_sharing(self, recording_id: str, enabled: bool) -> None:
         """Save the sharing config of a recording with ``enabled``, out of band."""

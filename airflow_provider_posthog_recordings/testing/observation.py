@@ -46,7 +46,8 @@ class ObservationAndFaults:
     def throttles(self) -> collections.Counter[str]:
         """429s answered because a budget was spent, by budget (a copy).
 
-        Keys: ``minute``, ``hour``, ``list_minute``, ``list_hour``; injected 429 faults
+        Keys: ``minute``, ``hour``, ``list_minute``, ``list_hour``, ``snapshots_minute``,
+        ``snapshots_hour``; injected 429 faults
         are counted in :attr:`faults_injected` instead.
         """
         with self._core.lock:

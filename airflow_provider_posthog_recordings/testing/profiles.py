@@ -25,6 +25,19 @@ CLOUD_PER_MINUTE = 240
 CLOUD_PER_HOUR = 1200
 #: The tighter list-recordings budgets by plan: (per minute, per hour).
 LIST_PLAN_LIMITS = {"free": (12, 60), "paid": (60, 300), "enterprise": (100, 400)}
+#: The snapshots budgets by plan tier, on top of the key's (PostHog's defaults).
+SNAPSHOT_PLAN_LIMITS = {"free": (12, 60), "paid": (60, 300), "enterprise": (100, 400)}
+#: The plan tier whose snapshots budgets apply unless told otherwise (the strictest).
+DEFAULT_SNAPSHOT_PLAN = "free"
+
+
+def snapshot_limits(plan: str | None) -> tuple[int | None, int | None]:
+    """The (per minute, per hour) snapshots budget of ``plan``; "none" or None for none."""
+    if plan is None or plan == "none":
+        return None, None
+    if plan not in SNAPSHOT_PLAN_LIMITS:
+        raise ValueError(f"unknown plan {plan!r}; known: {', '.join(SNAPSHOT_PLAN_LIMITS)}, none")
+    return SNAPSHOT_PLAN_LIMITS[plan]
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,7 @@ class ServerProfile:
     #: PostHog's published schema the list query and saved searches are checked against:
     #: "newer" (with ``hide_viewed_recordings``) or "0000f87b" (a server from before it).
     posthog_schema: str = "newer"
+    snapshot_plan: str = DEFAULT_SNAPSHOT_PLAN
 
 
 _CLOUD = ServerProfile(

@@ -20,7 +20,8 @@ class Route:
     ``resource`` is the scope resource (``<resource>:read`` for GET, ``:write``
     otherwise); ``is_list`` marks recordings-shaped lists; ``list_limited`` the
     recordings list, which also has its own budgets; ``budgeted`` the routes that
-    count against the recordings/playlists budgets (not sharing).
+    count against the recordings/playlists budgets (not sharing); ``snapshots_limited``
+    the snapshots endpoint, which also has the plan's snapshots budgets.
     """
 
     name: str
@@ -32,6 +33,7 @@ class Route:
     is_bulk: bool = False
     list_limited: bool = False
     budgeted: bool = True
+    snapshots_limited: bool = False
 
     def scope_for(self, method: str) -> str:
         """The scope a request with ``method`` needs."""
@@ -54,6 +56,15 @@ def _recordings(project: str, parts: list[str]) -> Route | None:
     if len(parts) == 1:
         return Route(
             "recordings.one", project, _methods("GET", "PATCH", "DELETE"), resource, params
+        )
+    if parts[1:] == ["snapshots"]:
+        return Route(
+            "recordings.snapshots",
+            project,
+            _methods("GET"),
+            resource,
+            params,
+            snapshots_limited=True,
         )
     sharing = "sharing_configuration"
     if parts[1:] == ["sharing"]:

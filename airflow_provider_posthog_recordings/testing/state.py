@@ -138,6 +138,16 @@ class EmulatorState:
     next_playlist_id: int = 1
     next_person_id: int = 1
     version: int = 0  # moves when a recording is added or replaced (not when deleted)
+    # Snapshots: generated on first use and kept after deletion (for tests to compare with).
+    snapshots: dict[str, Any] = field(default_factory=dict)
+    # The UTC day a recording's existence was last confirmed to the snapshots endpoint
+    # (PostHog caches it until midnight: a deleted recording then answers 410, not 404).
+    snapshot_seen: dict[str, Any] = field(default_factory=dict)
+    # (recording id, block index) -> failures still to serve (-1: always).
+    failing_blocks: dict[tuple[str, int], int] = field(default_factory=dict)
+    # recording id ("*" for any) -> empty sources answers still to serve.
+    empty_sources: dict[str, int] = field(default_factory=dict)
+    deleted_at: dict[str, datetime] = field(default_factory=dict)
 
     def put_recording(self, record: dict[str, Any]) -> None:
         """Store (or replace) a recording."""

@@ -46,14 +46,25 @@ class KeyThrottle:
 
 @dataclass(frozen=True)
 class Budget:
-    """One named request budget of a key: ``minute``, ``hour``, ``list_minute``, ``list_hour``.
+    """One named request budget of a key: ``minute``, ``hour``, ``list_minute``, ``list_hour``,
+    ``snapshots_minute``, ``snapshots_hour``.
 
-    ``list_only`` budgets count only the recordings list.
+    ``list_only`` budgets count only the recordings list; ``snapshots_only`` ones only the
+    snapshots endpoint.
     """
 
     name: str
     throttle: KeyThrottle
     list_only: bool = False
+    snapshots_only: bool = False
+
+    def applies(self, is_list: bool, is_snapshots: bool) -> bool:
+        """Whether a request of this kind counts against this budget."""
+        if self.list_only:
+            return is_list
+        if self.snapshots_only:
+            return is_snapshots
+        return True
 
 
 class KeyBudgets:
@@ -67,9 +78,9 @@ class KeyBudgets:
         self.budgets = budgets
         self.throttles: Counter[str] = Counter()
 
-    def wait_needed(self, key: str, *, is_list: bool) -> int:
+    def wait_needed(self, key: str, *, is_list: bool, is_snapshots: bool = False) -> int:
         """0 and the request counted, or the whole seconds to wait (the refusal counted)."""
-        active = [b for b in self.budgets if is_list or not b.list_only]
+        active = [b for b in self.budgets if b.applies(is_list, is_snapshots)]
         waits = [(b.throttle.wait_needed(key), b.name) for b in active]
         wait, name = max(waits, default=(0, ""))
         if wait:
@@ -87,18 +98,27 @@ def build_budgets(
     list_per_minute: int | None,
     list_per_hour: int | None,
     time_fn: Callable[[], float],
+    snapshots_per_minute: int | None = None,
+    snapshots_per_hour: int | None = None,
 ) -> KeyBudgets:
     """The budgets whose limit is set (None or 0 means no such budget)."""
     specs = [
-        ("minute", per_minute, MINUTE, False),
-        ("hour", per_hour, HOUR, False),
-        ("list_minute", list_per_minute, MINUTE, True),
-        ("list_hour", list_per_hour, HOUR, True),
+        ("minute", per_minute, MINUTE, ""),
+        ("hour", per_hour, HOUR, ""),
+        ("list_minute", list_per_minute, MINUTE, "list"),
+        ("list_hour", list_per_hour, HOUR, "list"),
+        ("snapshots_minute", snapshots_per_minute, MINUTE, "snapshots"),
+        ("snapshots_hour", snapshots_per_hour, HOUR, "snapshots"),
     ]
     return KeyBudgets(
         [
-            Budget(name, KeyThrottle(limit, window, time_fn), list_only)
-            for name, limit, window, list_only in specs
+            Budget(
+                name,
+                KeyThrottle(limit, window, time_fn),
+                list_only=only == "list",
+                snapshots_only=only == "snapshots",
+            )
+            for name, limit, window, only in specs
             if limit
         ]
     )

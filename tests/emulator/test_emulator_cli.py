@@ -135,3 +135,23 @@ def test_cli_help_lists_the_profiles_and_defaults() -> None:
         assert f"  {name} " in result.stdout
     assert "phx_emulator_test_key" in result.stdout and "project 1" in result.stdout
     assert "--no-rate-limits" in result.stdout
+
+
+def _snapshot_statuses(info: dict[str, Any], count: int) -> list[int]:
+    headers = {"Authorization": f"Bearer {info['api_key']}"}
+    listed = requests.get(
+        f"{info['url']}/api/projects/1/session_recordings/",
+        params={"date_from": "-90d", "limit": "1"},
+        headers=headers,
+        timeout=10,
+    ).json()
+    rid = listed["results"][0]["id"]
+    url = f"{info['url']}/api/projects/1/session_recordings/{rid}/snapshots"
+    return [requests.get(url, headers=headers, timeout=10).status_code for _ in range(count)]
+
+
+def test_cli_snapshot_plan_option(tmp_path: Path) -> None:
+    with _serve(tmp_path, "--recordings", "2") as info:  # free by default: 12 a minute
+        assert _snapshot_statuses(info, 13) == [200] * 12 + [429]
+    with _serve(tmp_path, "--recordings", "2", "--snapshot-plan", "paid") as info:
+        assert _snapshot_statuses(info, 13) == [200] * 13

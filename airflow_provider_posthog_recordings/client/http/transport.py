@@ -58,9 +58,25 @@ class Answer:
     after_ambiguous: bool = False
 
 
-def _parse_body(response: requests.Response) -> tuple[Any, bool]:
+#: Content types of a text answer read as is (``raw=True``): PostHog's JSON lines.
+RAW_CONTENT_TYPES = ("application/jsonl", "application/json", "text/plain")
+
+
+def _parse_body(response: requests.Response, raw: bool = False) -> tuple[Any, bool]:
     if not response.content:
-        return None, True
+        return ("" if raw else None), True
+    if raw and response.ok:
+        # A proxy's HTML page is not the answer asked for, nor a body cut short (urllib3 1.x
+        # does not check Content-Length): both are retried like a non-JSON body.
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        declared = response.headers.get("Content-Length", "")
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        whole = encoded or not declared.isdigit() or int(declared) == len(response.content)
+        try:  # JSON is UTF-8 (RFC 8259): no charset guessing, which is slow and can be wrong
+            text = response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return response.text, False
+        return text, whole and content_type in RAW_CONTENT_TYPES
     try:
         return response.json(), True
     except ValueError:
@@ -76,6 +92,7 @@ class Transport:
         project_id: the project's id.
         budget: the key's shared request budget.
         list_budget: the recordings-list budget (the plan's), or None.
+        snapshot_budget: the snapshots budget (the plan's), or None.
         timeout: seconds to connect and to read.
         max_retries, max_throttle_retries: retry budgets (see :class:`RequestRules`).
         backoff_base, backoff_cap: exponential backoff parameters in seconds.
@@ -95,6 +112,7 @@ class Transport:
         project_id: int,
         budget: KeyBudget,
         list_budget: KeyBudget | None,
+        snapshot_budget: KeyBudget | None = None,
         timeout: float | tuple[float, float],
         max_retries: int,
         max_throttle_retries: int,
@@ -111,6 +129,7 @@ class Transport:
         self.project_path = f"/api/projects/{project_id}"
         self.budget = budget
         self.list_budget = list_budget
+        self.snapshot_budget = snapshot_budget
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_throttle_retries = max_throttle_retries
@@ -197,12 +216,16 @@ class Transport:
         json_body: Any = None,
         rules: RequestRules | None = None,
         listing: bool = False,
+        snapshots: bool = False,
+        raw: bool = False,
     ) -> Answer:
         """Send one request, retrying as :func:`decide` says; the one place that makes errors.
 
         Args:
             rules: how the request may be retried (default: idempotent, 5xx retried).
             listing: the request counts against the recordings-list budget too.
+            snapshots: the request counts against the snapshots budget too.
+            raw: a 2xx body is returned as text (JSON lines), not parsed.
 
         Raises:
             PostHogAPIError: an error answer (typed by status).
@@ -214,7 +237,7 @@ class Transport:
         faults = throttles = 0
         ambiguous = False
         while True:
-            self._acquire(listing, self._max_wait(ambiguous))
+            self._acquire(self._extra_budgets(listing, snapshots), self._max_wait(ambiguous))
             with self._count_lock:
                 self.request_count += 1
             started = time.monotonic()
@@ -227,7 +250,7 @@ class Transport:
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
-                body, is_json = _parse_body(response)
+                body, is_json = _parse_body(response, raw)
             except requests.exceptions.RequestException as exc:
                 attempt = Attempt(None, exception=type(exc).__name__, faults=faults)
                 verdict = decide(attempt, rules)
@@ -265,16 +288,22 @@ class Transport:
                 self.throttled_count += 1
             raise self._failure(status, method, path, body, response.headers)
 
-    def _acquire(self, listing: bool, max_wait: float | None) -> None:
-        list_budget = self.list_budget if listing else None
+    def _extra_budgets(self, listing: bool, snapshots: bool) -> list[KeyBudget]:
+        """The endpoint budgets a request counts against on top of the key's."""
+        chosen = [self.list_budget if listing else None]
+        chosen.append(self.snapshot_budget if snapshots else None)
+        return [budget for budget in chosen if budget is not None]
+
+    def _acquire(self, extra: list[KeyBudget], max_wait: float | None) -> None:
         # Checked first, so that a refusal here reserves nothing in the key's budget.
-        if list_budget is not None and max_wait is not None:
-            list_wait = list_budget.wait_needed()
-            if list_wait > max_wait:
-                raise PostHogBudgetWait(list_wait)
+        if max_wait is not None:
+            for budget in extra:
+                wait = budget.wait_needed()
+                if wait > max_wait:
+                    raise PostHogBudgetWait(wait)
         self.budget.acquire(self.sleep, max_wait=max_wait)
-        if listing and self.list_budget is not None:
-            self.list_budget.acquire(self.sleep)
+        for budget in extra:
+            budget.acquire(self.sleep)
 
     def _failure(
         self, status: int, method: str, path: str, body: Any, headers: Mapping[str, str]

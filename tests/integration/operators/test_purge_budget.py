@@ -3,7 +3,6 @@ the durable deletion record. On the Cloud profile (bulk deletes refused to the k
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,7 +21,7 @@ from airflow_provider_posthog_recordings.operators import (
 from airflow_provider_posthog_recordings.triggers.budget_wait_trigger import (
     PostHogBudgetWaitTrigger,
 )
-from tests.helpers import connection_json
+from tests.helpers import connection_json, deferred_run
 
 DAY = timedelta(days=1)
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -82,31 +81,6 @@ def fast_windows(mocker: Any) -> None:
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
 
 
-def _deferred_run(op: Any, context: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Run an operator as Airflow would: each deferral waits its trigger out, then resumes."""
-    legs = 0
-    try:
-        return op.execute(context), legs
-    except TaskDeferred as deferred:
-        pending = deferred
-    while True:
-        legs += 1
-        trigger = pending.trigger
-        assert isinstance(trigger, PostHogBudgetWaitTrigger)
-        assert json.dumps(trigger.serialize()[1])  # what the triggerer stores
-        assert json.dumps(pending.kwargs)  # the state travels through the database
-        wait = (
-            datetime.fromisoformat(trigger.resume_at) - datetime.now(timezone.utc)
-        ).total_seconds()
-        assert wait <= 5
-        time.sleep(max(0.0, wait))  # the triggerer's wait (the key's minute is 3 s here)
-        try:
-            method = getattr(op, pending.method_name)
-            return method(context, event={"status": "resume"}, **(pending.kwargs or {})), legs
-        except TaskDeferred as again:
-            pending = again
-
-
 @pytest.mark.usefixtures("fast_windows")
 def test_a_deferred_purge_resumes_and_matches_an_uninterrupted_run(
     emulator_factory: Any, monkeypatch: Any, no_sleep: Any
@@ -127,7 +101,7 @@ def test_a_deferred_purge_resumes_and_matches_an_uninterrupted_run(
             max_wait_in_worker=0.5,
             posthog_conn_id="posthog_default",
         )
-        manifest, legs = _deferred_run(op, {"data_interval_end": START})
+        manifest, legs = deferred_run(op, {"data_interval_end": START})
         assert (legs >= 1) == (budget is not None)
         assert manifest["legs"] == legs + 1
         assert manifest["deleted"] == len(server.deleted_ids) == len(_deletes(server))

@@ -25,12 +25,14 @@ EXPECTED_TASKS = {
         "report",
     },
     "posthog_gdpr_erasure": {"erase_recordings", "report"},
+    "posthog_archive_then_purge": {"archive_then_purge", "report"},
 }
 #: The cron expression of each scheduled DAG (the erasure DAG is triggered by hand).
 DAILY = {
     "posthog_retention_policy": "0 0 * * *",
     "posthog_playlist_curation": "0 0 * * *",
     "posthog_daily_triage": "0 6 * * *",
+    "posthog_archive_then_purge": "0 0 * * *",
 }
 
 
@@ -300,3 +302,26 @@ def test_daily_retention_with_a_budget_takes_the_backlog_oldest_first(
             reported += manifest["deleted_ids"]
         assert len(reported) == len(set(reported)) == 120
         assert set(pinned) <= emulator.recording_ids()
+
+
+@pytest.mark.dagrun
+def test_archive_then_purge_dag_deletes_only_what_it_archived(
+    dagbag: Any, airflow_db: dict[str, str], monkeypatch: Any, tmp_path: Any
+) -> None:
+    from airflow_provider_posthog_recordings.jobs.archive import read_archive
+    from tests.system.dags.conftest import give_to_airflow
+
+    with PostHogEmulator(snapshot_plan="enterprise") as emulator:
+        give_to_airflow(emulator, monkeypatch, snapshot_requests_per_minute=100)
+        end = datetime.now(timezone.utc) - timedelta(days=31)
+        ids = emulator.seed_recordings(15, days=20, seed=12, end=end)
+        emulator.empty_snapshot_sources(ids[0], times=-1)
+        dag = dagbag.dags["posthog_archive_then_purge"]
+        conf = {"report_only": False, "archive_path": str(tmp_path)}
+        run = dag.test(run_conf=conf)
+        assert str(run.state) == "success", _task_states(run)
+        assert emulator.deleted_ids == set(ids[1:])
+        assert emulator.recording_ids() == {ids[0]}
+        for rid in ids[1:]:
+            events = read_archive(tmp_path, rid)["events"]
+            assert events == [json.loads(line) for line in emulator.snapshot_lines(rid)]
