@@ -24,10 +24,9 @@ def _is_loopback(hostname: str) -> bool:
 def normalize_host(host: str | None, *, allow_insecure_http: bool = False) -> str:
     """Return ``scheme://host[:port]`` without a trailing slash.
 
-    Raises:
-        PostHogConfigError: no scheme, a scheme other than http(s), an ingestion host, a path,
-            or plain ``http://`` to anything but loopback without ``allow_insecure_http``
-            (the key would travel in clear text).
+    :raises PostHogConfigError: no scheme, a scheme other than http(s), an ingestion host, a path,
+        or plain ``http://`` to anything but loopback without ``allow_insecure_http``
+        (the key would travel in clear text).
     """
     text = (host or "").strip() or DEFAULT_HOST
     parts = urlsplit(text)
@@ -71,8 +70,7 @@ def connection_host(host: str | None, schema: str | None = None, port: int | Non
     HTTP provider. ``port`` is added when the host has none. The result still has to pass
     :func:`normalize_host`.
 
-    Raises:
-        PostHogConfigError: a ``schema`` other than http or https for a host without a scheme.
+    :raises PostHogConfigError: a ``schema`` other than http or https for a host without a scheme.
     """
     text = (host or "").strip()
     if not text:
@@ -99,8 +97,7 @@ def connection_host(host: str | None, schema: str | None = None, port: int | Non
 def validate_project_id(project_id: object) -> int:
     """Return the project id as a positive int.
 
-    Raises:
-        PostHogConfigError: when missing, not a whole number, or not positive.
+    :raises PostHogConfigError: when missing, not a whole number, or not positive.
     """
     if project_id is None or (isinstance(project_id, str) and not project_id.strip()):
         raise PostHogConfigError(

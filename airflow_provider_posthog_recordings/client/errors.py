@@ -44,8 +44,7 @@ class PostHogBudgetWait(PostHogError):
     Raised instead of sleeping when the caller set a longest acceptable wait (a deferrable
     task defers for ``wait_seconds`` and resumes). Nothing was sent.
 
-    Attributes:
-        wait_seconds: how long until the next request may go.
+    :ivar wait_seconds: how long until the next request may go.
     """
 
     def __init__(self, wait_seconds: float) -> None:
@@ -58,14 +57,13 @@ class PostHogBudgetWait(PostHogError):
 class PostHogAPIError(PostHogError):
     """PostHog answered with an error status.
 
-    Attributes:
-        status: the HTTP status code.
-        method: the HTTP method of the request.
-        path: the path of the request (no query string, no host).
-        detail: PostHog's ``detail`` (or ``error``) text, if any.
-        code: PostHog's ``code``, if any (e.g. ``permission_denied``).
-        attr: the request field PostHog blames, if any.
-        hint: what the user should check.
+    :ivar status: the HTTP status code.
+    :ivar method: the HTTP method of the request.
+    :ivar path: the path of the request (no query string, no host).
+    :ivar detail: PostHog's ``detail`` (or ``error``) text, if any.
+    :ivar code: PostHog's ``code``, if any (e.g. ``permission_denied``).
+    :ivar attr: the request field PostHog blames, if any.
+    :ivar hint: what the user should check.
     """
 
     def __init__(
@@ -174,15 +172,13 @@ def api_error_from_response(
 ) -> PostHogAPIError:
     """Build the typed error for an error answer.
 
-    Args:
-        status: HTTP status.
-        method: HTTP method.
-        path: request path without host and query.
-        body: the parsed JSON body, or the raw text when it was not JSON.
-        secret: a value (the API key) to scrub from anything the server echoed.
+    :param status: HTTP status.
+    :param method: HTTP method.
+    :param path: request path without host and query.
+    :param body: the parsed JSON body, or the raw text when it was not JSON.
+    :param secret: a value (the API key) to scrub from anything the server echoed.
 
-    Returns:
-        The :class:`PostHogAPIError` subclass that fits the status.
+    :return: The :class:`PostHogAPIError` subclass that fits the status.
     """
     detail: str | None = None
     code: str | None = None
@@ -216,8 +212,7 @@ class PostHogSnapshotsError(PostHogError):
     """The snapshots of a recording cannot be trusted whole: an empty sources list, a block
     that stays missing, lines that are not ``[windowId, event]``. Never "nothing to archive".
 
-    Attributes:
-        recording_id: the recording concerned.
+    :ivar recording_id: the recording concerned.
     """
 
     def __init__(self, recording_id: str, message: str) -> None:

@@ -115,8 +115,7 @@ def encode_date(value: DateValue) -> str:
 def encode_value(name: str, value: Any) -> str:
     """Encode one query parameter value as PostHog expects it.
 
-    Raises:
-        PostHogConfigError: for a value that has no sensible encoding.
+    :raises PostHogConfigError: for a value that has no sensible encoding.
     """
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -148,35 +147,35 @@ class RecordingsQuery(BaseModel):
     convenience that is sent inside ``distinct_ids``) and ``extra_params`` (sent as they are,
     for API parameters newer than this package).
 
-    Attributes:
-        date_from: start of the window: relative (``-30d``) or a date/datetime. Without it
-            PostHog only looks at the last 3 days.
-        date_to: end of the window (default: now).
-        distinct_ids: recordings of these distinct ids.
-        distinct_id: one distinct id (added to ``distinct_ids``).
-        person_uuid: recordings of this person (not with ``distinct_ids``: PostHog would
-            ignore it).
-        session_ids: these recordings (the newest PostHog ignores the date window for them,
-            older ones apply it: give a wide ``date_from`` too).
-        properties: property filters, each with its ``type`` (``event``, ``person``,
-            ``session``, ``cohort``, ``hogql``, ...); ``{"type": "recording", "key":
-            "visited_page", ...}`` is one too (as PostHog's UI sends it).
-        events, actions: entity filters, each with its ``id`` (``type`` defaults to the list).
-        console_log_filters: ``log_entry`` filters, e.g. on ``level``.
-        having_predicates: filters on the recording's own metrics, e.g.
-            ``[{"type": "recording", "key": "duration", "operator": "gt", "value": 60}]``.
-            Keys PostHog's schema allows: ``duration``, ``active_seconds``,
-            ``inactive_seconds``, ``snapshot_source``; ``click_count``, ``keypress_count``
-            and ``mouse_activity_count`` need a newer PostHog (not in schema.json @
-            0000f87b: an older server answers 400).
-        operand: ``AND`` or ``OR`` between filters.
-        filter_test_accounts: hide internal/test users.
-        hide_viewed_recordings: ``current-user`` or ``any-user`` (None: not sent). Opt-in, and
-            it needs a newer PostHog: the field is not in PostHog's schema.json @ 0000f87b, and
-            a server from before it answers 400 to any query that has it. A saved search
-            cannot hold it.
-        order: sort field; order_direction: ``ASC`` or ``DESC``.
-        extra_params: other API parameters, sent as they are (lists/dicts as JSON text).
+    :ivar date_from: start of the window: relative (``-30d``) or a date/datetime. Without it
+        PostHog only looks at the last 3 days.
+    :ivar date_to: end of the window (default: now).
+    :ivar distinct_ids: recordings of these distinct ids.
+    :ivar distinct_id: one distinct id (added to ``distinct_ids``).
+    :ivar person_uuid: recordings of this person (not with ``distinct_ids``: PostHog would
+        ignore it).
+    :ivar session_ids: these recordings (the newest PostHog ignores the date window for them,
+        older ones apply it: give a wide ``date_from`` too).
+    :ivar properties: property filters, each with its ``type`` (``event``, ``person``,
+        ``session``, ``cohort``, ``hogql``, ...); ``{"type": "recording", "key":
+        "visited_page", ...}`` is one too (as PostHog's UI sends it).
+    :ivar events: entity filters, each with its ``id`` (``type`` defaults to the list).
+    :ivar actions: as ``events``.
+    :ivar console_log_filters: ``log_entry`` filters, e.g. on ``level``.
+    :ivar having_predicates: filters on the recording's own metrics, e.g.
+        ``[{"type": "recording", "key": "duration", "operator": "gt", "value": 60}]``.
+        Keys PostHog's schema allows: ``duration``, ``active_seconds``,
+        ``inactive_seconds``, ``snapshot_source``; ``click_count``, ``keypress_count``
+        and ``mouse_activity_count`` need a newer PostHog (not in schema.json @
+        0000f87b: an older server answers 400).
+    :ivar operand: ``AND`` or ``OR`` between filters.
+    :ivar filter_test_accounts: hide internal/test users.
+    :ivar hide_viewed_recordings: ``current-user`` or ``any-user`` (None: not sent). Opt-in, and
+        it needs a newer PostHog: the field is not in PostHog's schema.json @ 0000f87b, and
+        a server from before it answers 400 to any query that has it. A saved search
+        cannot hold it.
+    :ivar order: sort field; order_direction: ``ASC`` or ``DESC``.
+    :ivar extra_params: other API parameters, sent as they are (lists/dicts as JSON text).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -260,8 +259,7 @@ class RecordingsQuery(BaseModel):
 
         JSON text is what a whole templated query renders to (``"{{ params.query | tojson }}"``).
 
-        Raises:
-            PostHogConfigError: for unknown names or invalid values, naming each problem.
+        :raises PostHogConfigError: for unknown names or invalid values, naming each problem.
         """
         if value is None:
             return cls()

@@ -20,14 +20,13 @@ FieldKind = Literal["integer", "number", "boolean"]
 class ExtraField:
     """One connection extra shown as a form field.
 
-    Attributes:
-        name: the key in the connection's extra.
-        label: the form label.
-        description: the help text under the field.
-        kind: ``integer``, ``number`` or ``boolean`` (the JSON Schema type).
-        minimum: the smallest value accepted (integers); a ``number`` without one must be
-            more than 0.
-        required: the connection does not work without it.
+    :ivar name: the key in the connection's extra.
+    :ivar label: the form label.
+    :ivar description: the help text under the field.
+    :ivar kind: ``integer``, ``number`` or ``boolean`` (the JSON Schema type).
+    :ivar minimum: the smallest value accepted (integers); a ``number`` without one must be
+        more than 0.
+    :ivar required: the connection does not work without it.
     """
 
     name: str

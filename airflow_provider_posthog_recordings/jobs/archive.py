@@ -84,13 +84,12 @@ GONE = "gone"
 class ArchiveResult:
     """What happened to one recording.
 
-    Attributes:
-        recording_id: the recording.
-        status: ``archived``, ``already_archived`` (a verified archive was there), ``failed``
-            (kept in PostHog; ``reason`` says why) or ``gone`` (404/410: nothing to archive).
-        location: the recording's archive folder.
-        reason: why it failed or is gone.
-        entry: the manifest entry (archived and already archived).
+    :ivar recording_id: the recording.
+    :ivar status: ``archived``, ``already_archived`` (a verified archive was there), ``failed``
+        (kept in PostHog; ``reason`` says why) or ``gone`` (404/410: nothing to archive).
+    :ivar location: the recording's archive folder.
+    :ivar reason: why it failed or is gone.
+    :ivar entry: the manifest entry (archived and already archived).
     """
 
     recording_id: str
@@ -269,18 +268,15 @@ def archive_recording(
 ) -> ArchiveResult:
     """Archive one recording, unless a verified archive of it exists.
 
-    Args:
-        client: the PostHog client.
-        root: the archive's root.
-        recording_id: the recording.
-        recheck: before trusting an existing archive, check (one GET) that the recording has
-            not changed since (the purge does, as it deletes next); else no request is sent.
+    :param client: the PostHog client.
+    :param root: the archive's root.
+    :param recording_id: the recording.
+    :param recheck: before trusting an existing archive, check (one GET) that the recording has
+        not changed since (the purge does, as it deletes next); else no request is sent.
 
-    Returns:
-        What happened: ``archived``, ``already_archived``, ``failed`` or ``gone``.
+    :return: What happened: ``archived``, ``already_archived``, ``failed`` or ``gone``.
 
-    Raises:
-        PostHogBudgetWait: the budget would make the client wait too long (nothing written).
+    :raises PostHogBudgetWait: the budget would make the client wait too long (nothing written).
     """
     folder = recording_folder(root, recording_id)
     location = str(folder)
@@ -302,18 +298,15 @@ def archive_recording(
 def read_archive(path: RecordPath | str, recording_id: str) -> dict[str, Any]:
     """Read one recording's archive back, checked against its manifest entry.
 
-    Args:
-        path: the archive's root (a ``pathlib.Path``, an ``ObjectStoragePath``, or a local
-            path as text).
-        recording_id: the recording.
+    :param path: the archive's root (a ``pathlib.Path``, an ``ObjectStoragePath``, or a local
+        path as text).
+    :param recording_id: the recording.
 
-    Returns:
-        ``{"metadata", "manifest", "events", "playback"}``: ``events`` are the raw
+    :return: ``{"metadata", "manifest", "events", "playback"}``: ``events`` are the raw
         ``[windowId, event]`` pairs in the order PostHog served them; ``playback`` is the
         File playback document, or None for a mobile recording.
 
-    Raises:
-        PostHogConfigError: no verified archive of that recording there.
+    :raises PostHogConfigError: no verified archive of that recording there.
     """
     root: Any = path
     if isinstance(path, str):
@@ -418,11 +411,10 @@ class ArchiveLedger:
 class GateResult:
     """One group through the gate.
 
-    Attributes:
-        verified: ids with a verified archive: these may be deleted.
-        waiting: ids not tried because the budget would make the client wait too long.
-        wait_seconds: that wait, or None.
-        gate: the gate (None: no archive asked for, every id passes).
+    :ivar verified: ids with a verified archive: these may be deleted.
+    :ivar waiting: ids not tried because the budget would make the client wait too long.
+    :ivar wait_seconds: that wait, or None.
+    :ivar gate: the gate (None: no archive asked for, every id passes).
     """
 
     verified: list[str]
@@ -443,9 +435,8 @@ class GateResult:
 class ArchiveGate:
     """Archives each candidate of a purge first; only verified ones may be deleted.
 
-    Args:
-        root: the archive's root.
-        ledger: the run's archive counts (carried across deferrals by the purge's state).
+    :param root: the archive's root.
+    :param ledger: the run's archive counts (carried across deferrals by the purge's state).
     """
 
     def __init__(self, root: RecordPath, ledger: ArchiveLedger) -> None:
@@ -522,12 +513,11 @@ def finish_purge_leg(gate: ArchiveGate | None, outcome: JobOutcome) -> None:
 class ArchiveSettings:
     """What to archive.
 
-    Attributes:
-        path: the archive's root (``pathlib.Path`` or ``ObjectStoragePath``).
-        recording_ids: archive these (or, when empty, the recordings of ``query``).
-        query: the recordings to archive when no ids are given (give ``date_from``).
-        max_recordings: refuse a query that matches more than this (None: no cap).
-        manifest_ids: at most this many ids per list in the manifest.
+    :ivar path: the archive's root (``pathlib.Path`` or ``ObjectStoragePath``).
+    :ivar recording_ids: archive these (or, when empty, the recordings of ``query``).
+    :ivar query: the recordings to archive when no ids are given (give ``date_from``).
+    :ivar max_recordings: refuse a query that matches more than this (None: no cap).
+    :ivar manifest_ids: at most this many ids per list in the manifest.
     """
 
     path: RecordPath
@@ -559,13 +549,11 @@ def run(
 ) -> JobOutcome:
     """Run one leg of an archiving job: all of it, or until the budget makes it pause.
 
-    Args:
-        client: the PostHog client (its ``max_budget_wait`` decides when to pause).
-        settings: what to archive, and where.
-        state: the state of the paused leg before, to carry on from.
+    :param client: the PostHog client (its ``max_budget_wait`` decides when to pause).
+    :param settings: what to archive, and where.
+    :param state: the state of the paused leg before, to carry on from.
 
-    Returns:
-        The outcome: the manifest (counts, ids, ``archive_path``, ``requests``, ``legs``),
+    :return: The outcome: the manifest (counts, ids, ``archive_path``, ``requests``, ``legs``),
         or the wait and the state to resume with.
     """
     state = dict(state or {})

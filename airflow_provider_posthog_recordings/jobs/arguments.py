@@ -21,8 +21,7 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off", "none", ""})
 def as_bool(value: Any, name: str) -> bool:
     """Read a true/false argument: a bool, None (false), or one of the words above.
 
-    Raises:
-        PostHogConfigError: for anything else (``"maybe"``, ``2``, a list, ...).
+    :raises PostHogConfigError: for anything else (``"maybe"``, ``2``, a list, ...).
     """
     if isinstance(value, bool):
         return value
@@ -53,9 +52,8 @@ def _number(value: Any, parse: Callable[[str], float]) -> float | None:
 def as_int(value: Any, name: str, *, minimum: int = 0) -> int:
     """Read a whole number of at least ``minimum`` (an int or a string of digits).
 
-    Raises:
-        PostHogConfigError: not a whole number ("must be a whole number"), or below
-            ``minimum`` ("must be 0 or more", "must be 1 or more", ...).
+    :raises PostHogConfigError: not a whole number ("must be a whole number"), or below
+        ``minimum`` ("must be 0 or more", "must be 1 or more", ...).
     """
     number = _number(value, int)
     if number is None or not float(number).is_integer():
@@ -68,8 +66,7 @@ def as_int(value: Any, name: str, *, minimum: int = 0) -> int:
 def as_positive_number(value: Any, name: str) -> float:
     """Read a number greater than 0 (an int, a float or a numeric string), e.g. seconds.
 
-    Raises:
-        PostHogConfigError: not a finite number, or 0 or less.
+    :raises PostHogConfigError: not a finite number, or 0 or less.
     """
     number = _number(value, float)
     if number is None or not math.isfinite(number):
@@ -82,11 +79,9 @@ def as_positive_number(value: Any, name: str) -> float:
 def as_id_list(value: Any, name: str) -> list[str]:
     """Read ids: a list (tuple, set) of ids, a comma-separated string, or None (no ids).
 
-    Returns:
-        The ids stripped, without empty ones and duplicates, in their first order.
+    :return: The ids stripped, without empty ones and duplicates, in their first order.
 
-    Raises:
-        PostHogConfigError: for any other type.
+    :raises PostHogConfigError: for any other type.
     """
     if value is None:
         return []

@@ -45,15 +45,14 @@ NOT_IN_SAVED_SEARCH = ("distinct_ids", "distinct_id", "person_uuid", "session_id
 class CurationSettings:
     """What to curate.
 
-    Attributes:
-        name: the playlist's exact name (found, or created).
-        query: the recordings that belong in it.
-        playlist_type: ``filters`` (a saved search; works with a personal API key) or
-            ``collection`` (hand-picked items; needs a server that lets the key change them).
-        max_recordings: collections only: hold the newest this many matching recordings.
-        remove_stale: collections only: remove items outside that target.
-        pinned: pin the playlist (PostHog keeps a pinned collection's recordings one year).
-        description: the playlist's description (None leaves it alone).
+    :ivar name: the playlist's exact name (found, or created).
+    :ivar query: the recordings that belong in it.
+    :ivar playlist_type: ``filters`` (a saved search; works with a personal API key) or
+        ``collection`` (hand-picked items; needs a server that lets the key change them).
+    :ivar max_recordings: collections only: hold the newest this many matching recordings.
+    :ivar remove_stale: collections only: remove items outside that target.
+    :ivar pinned: pin the playlist (PostHog keeps a pinned collection's recordings one year).
+    :ivar description: the playlist's description (None leaves it alone).
     """
 
     name: str
@@ -86,15 +85,13 @@ def plan_curation(
 ) -> CurationPlan:
     """Plan one collection curation run.
 
-    Args:
-        current_ids: what the playlist holds now.
-        matching_ids: recordings matching the query, newest first (duplicates ignored).
-        max_recordings: the playlist's target is the newest this many matching recordings.
-        remove_stale: also remove items outside the target (no longer matching, deleted, or
-            pushed out by newer ones).
+    :param current_ids: what the playlist holds now.
+    :param matching_ids: recordings matching the query, newest first (duplicates ignored).
+    :param max_recordings: the playlist's target is the newest this many matching recordings.
+    :param remove_stale: also remove items outside the target (no longer matching, deleted, or
+        pushed out by newer ones).
 
-    Returns:
-        The plan; adding what it says never adds an item twice.
+    :return: The plan; adding what it says never adds an item twice.
     """
     if max_recordings < 0:
         raise PostHogConfigError("max_recordings must be 0 or more")
@@ -193,9 +190,8 @@ def saved_search_filters(query: RecordingsQuery) -> dict[str, Any]:
     group, as the UI writes it), typed as PostHog's conversions read it back: property and
     ``recording`` filters as they are, ``events``, ``actions``, ``log_entry``.
 
-    Raises:
-        PostHogConfigError: the query names people or recordings, or hides viewed recordings,
-            which a saved search cannot hold (use a collection for those).
+    :raises PostHogConfigError: the query names people or recordings, or hides viewed recordings,
+        which a saved search cannot hold (use a collection for those).
     """
     _refuse_unsaveable(query)
     operand = query.operand or "AND"
@@ -231,8 +227,7 @@ def playlist_url(client: PostHogClient, short_id: str) -> str:
 def find_playlist(client: PostHogClient, name: str) -> Playlist | None:
     """The one live, non-system playlist with exactly this name, or None.
 
-    Raises:
-        PostHogConfigError: several playlists have the name.
+    :raises PostHogConfigError: several playlists have the name.
     """
     matches = [
         playlist
@@ -293,14 +288,13 @@ def find_or_create_playlist(
 def run(client: PostHogClient, settings: CurationSettings) -> dict[str, Any]:
     """Bring the playlist in step with the query; return a small summary.
 
-    Returns:
-        ``{"short_id", "url", "playlist_type", "created", "requests", ...}``; for a saved search
+    :return: ``{"short_id", "url", "playlist_type", "created", "requests", ...}``; for a saved
+        search
         ``updated`` and ``matching`` (PostHog's count, when it gives one); for a collection
         ``added``, ``removed`` and ``total``.
 
-    Raises:
-        PostHogConfigError: bad settings, a name taken by a playlist of the other type or by
-            several, or a collection on a server that refuses this key item changes.
+    :raises PostHogConfigError: bad settings, a name taken by a playlist of the other type or by
+        several, or a collection on a server that refuses this key item changes.
     """
     if not settings.name or not settings.name.strip():
         raise PostHogConfigError("the playlist name must not be empty")

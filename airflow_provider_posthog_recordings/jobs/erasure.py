@@ -40,13 +40,12 @@ log = logging.getLogger(__name__)
 class ErasureSettings:
     """What to erase.
 
-    Attributes:
-        recording_ids: these recordings.
-        distinct_ids: and every recording of these distinct ids.
-        report_only: report what would be deleted, delete nothing.
-        max_deletions: refuse to delete anything when more would go (None: no cap).
-        manifest_ids: how many ids the manifest lists at most.
-        record: where to write every deleted id (None: no durable record).
+    :ivar recording_ids: these recordings.
+    :ivar distinct_ids: and every recording of these distinct ids.
+    :ivar report_only: report what would be deleted, delete nothing.
+    :ivar max_deletions: refuse to delete anything when more would go (None: no cap).
+    :ivar manifest_ids: how many ids the manifest lists at most.
+    :ivar record: where to write every deleted id (None: no durable record).
     """
 
     recording_ids: Sequence[str] = ()
@@ -76,9 +75,8 @@ def run(
 ) -> JobOutcome:
     """Run one leg of an erasure; return its manifest, or the state to carry on from.
 
-    Raises:
-        PostHogConfigError: nothing to delete, or more than ``max_deletions``.
-        PostHogError: some recordings could not be deleted, or some are left afterwards.
+    :raises PostHogConfigError: nothing to delete, or more than ``max_deletions``.
+    :raises PostHogError: some recordings could not be deleted, or some are left afterwards.
     """
     outcome, requests = run_leg(client, state, lambda: _run(client, settings, state))
     if outcome.state is None and not outcome.manifest.get("report_only"):

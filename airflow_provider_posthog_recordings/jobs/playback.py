@@ -33,8 +33,7 @@ MAX_PROBLEMS = 10
 def parse_line(line: str) -> tuple[str, dict[str, Any]]:
     """``[windowId, event]`` of one JSON line.
 
-    Raises:
-        ValueError: not JSON, or not a pair of a window id and an event object.
+    :raises ValueError: not JSON, or not a pair of a window id and an event object.
     """
     parsed = json.loads(line)
     if (
@@ -85,8 +84,7 @@ def is_mobile(lines: list[str]) -> bool:
 def build_playback(recording_id: str, person: Any, lines: list[str]) -> dict[str, Any]:
     """The ``2023-04-28`` export of a web recording's lines.
 
-    Raises:
-        ValueError: a line that is not ``[windowId, event]``, or a field that does not decode.
+    :raises ValueError: a line that is not ``[windowId, event]``, or a field that does not decode.
     """
     numbers: dict[str, int] = {}
     snapshots = []

@@ -72,10 +72,9 @@ class RetentionPolicy:
     strictly before ``cutoff``, it is not ongoing, it is not in ``protected_ids`` (recordings of
     protected playlists), and, with ``keep_shared``, it is not publicly shared.
 
-    Attributes:
-        cutoff: aware UTC instant; recordings starting at or after it are kept.
-        protected_ids: ids in protected playlists.
-        keep_shared: keep recordings whose public sharing is enabled.
+    :ivar cutoff: aware UTC instant; recordings starting at or after it are kept.
+    :ivar protected_ids: ids in protected playlists.
+    :ivar keep_shared: keep recordings whose public sharing is enabled.
     """
 
     cutoff: datetime
@@ -91,11 +90,10 @@ class RetentionPolicy:
     ) -> Decision:
         """Decide one recording.
 
-        Args:
-            recording: the recording as listed.
-            shared: its sharing state, only consulted with ``keep_shared``; unknown (None)
-                keeps it: when in doubt, nothing is deleted.
-            protected: it is known to be in a protected playlist by other means.
+        :param recording: the recording as listed.
+        :param shared: its sharing state, only consulted with ``keep_shared``; unknown (None)
+            keeps it: when in doubt, nothing is deleted.
+        :param protected: it is known to be in a protected playlist by other means.
         """
         rid = recording.id
         if recording.start_time is None:

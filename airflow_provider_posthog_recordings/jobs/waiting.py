@@ -18,11 +18,10 @@ from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 class CheckResult(NamedTuple):
     """What one check found.
 
-    Attributes:
-        done: at least ``min_count`` recordings match.
-        ids: matching ids, at most ``max_ids``.
-        matched: how many recordings match; a lower bound when ``more`` is true.
-        more: the listing stopped early: more than ``matched`` recordings match.
+    :ivar done: at least ``min_count`` recordings match.
+    :ivar ids: matching ids, at most ``max_ids``.
+    :ivar matched: how many recordings match; a lower bound when ``more`` is true.
+    :ivar more: the listing stopped early: more than ``matched`` recordings match.
     """
 
     done: bool
@@ -41,11 +40,10 @@ class CheckResult(NamedTuple):
 class RecordingsCheck:
     """Whether at least ``min_count`` recordings match ``query``.
 
-    Attributes:
-        query: the filters (as a dict of API parameters or a query).
-        min_count: how many recordings must match.
-        include_ongoing: count recordings still being recorded.
-        max_ids: at most this many ids are returned.
+    :ivar query: the filters (as a dict of API parameters or a query).
+    :ivar min_count: how many recordings must match.
+    :ivar include_ongoing: count recordings still being recorded.
+    :ivar max_ids: at most this many ids are returned.
     """
 
     query: RecordingsQuery | Mapping[str, Any] | None

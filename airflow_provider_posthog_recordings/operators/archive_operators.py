@@ -38,22 +38,20 @@ class PostHogArchiveRecordingsOperator(PostHogBudgetedOperator):
     last once everything read back verifies. Read one back with
     :func:`~airflow_provider_posthog_recordings.jobs.archive.read_archive`.
 
-    Args:
-        archive_path: the archive's folder: local, or object storage such as
-            ``s3://bucket/posthog`` through Airflow's ``ObjectStoragePath`` (templated).
-        recording_ids: the recordings to archive (templated).
-        query: or the recordings matching this query (give ``date_from``; templated).
-        max_recordings: refuse a query that matches more (templated; None: no cap).
-        fail_on_error: fail the task when a recording could not be archived (default True;
-            the others are archived first, and a rerun retries only the missing ones).
-        deferrable: wait for the budget in the triggerer, not in a worker slot.
-        max_wait_in_worker: longer budget waits than this (seconds) defer the task.
-        manifest_ids: at most this many ids per list in the manifest.
-        posthog_conn_id: the PostHog connection (its ``snapshot_requests_per_minute`` and
-            ``_per_hour`` extras are your plan's snapshots budget).
+    :param archive_path: the archive's folder: local, or object storage such as
+        ``s3://bucket/posthog`` through Airflow's ``ObjectStoragePath`` (templated).
+    :param recording_ids: the recordings to archive (templated).
+    :param query: or the recordings matching this query (give ``date_from``; templated).
+    :param max_recordings: refuse a query that matches more (templated; None: no cap).
+    :param fail_on_error: fail the task when a recording could not be archived (default True;
+        the others are archived first, and a rerun retries only the missing ones).
+    :param deferrable: wait for the budget in the triggerer, not in a worker slot.
+    :param max_wait_in_worker: longer budget waits than this (seconds) defer the task.
+    :param manifest_ids: at most this many ids per list in the manifest.
+    :param posthog_conn_id: the PostHog connection (its ``snapshot_requests_per_minute`` and
+        ``_per_hour`` extras are your plan's snapshots budget).
 
-    Returns:
-        A manifest: ``archive_path``, ``archived``, ``already_archived``, ``archive_failed``,
+    :return: A manifest: ``archive_path``, ``archived``, ``already_archived``, ``archive_failed``,
         ``archive_gone`` (404/410: nothing left to archive), ``mobile_raw_only``, the ids of
         each, ``requests`` and ``legs``.
     """

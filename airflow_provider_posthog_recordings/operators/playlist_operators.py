@@ -40,18 +40,16 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
     collection's items: the operator checks that first, without changing anything, and fails
     with a message that names ``filters`` when the server refuses. See :mod:`..jobs.curation`.
 
-    Args:
-        name: the playlist's exact name (templated).
-        query: the recordings that belong in it (templated; give ``date_from``).
-        playlist_type: ``filters`` (default) or ``collection`` (templated).
-        max_recordings: collections: how many of the newest matches to hold (templated).
-        remove_stale: collections: also remove items outside that target (templated).
-        pinned: pin the playlist (templated).
-        description: the playlist's description (templated; None leaves it as it is).
-        posthog_conn_id: the PostHog connection.
+    :param name: the playlist's exact name (templated).
+    :param query: the recordings that belong in it (templated; give ``date_from``).
+    :param playlist_type: ``filters`` (default) or ``collection`` (templated).
+    :param max_recordings: collections: how many of the newest matches to hold (templated).
+    :param remove_stale: collections: also remove items outside that target (templated).
+    :param pinned: pin the playlist (templated).
+    :param description: the playlist's description (templated; None leaves it as it is).
+    :param posthog_conn_id: the PostHog connection.
 
-    Returns:
-        ``{"short_id", "url", "playlist_type", "created", ...}`` (see the job).
+    :return: ``{"short_id", "url", "playlist_type", "created", ...}`` (see the job).
     """
 
     template_fields: Sequence[str] = (

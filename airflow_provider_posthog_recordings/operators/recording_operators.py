@@ -29,16 +29,14 @@ DEFAULT_MAX_RESULTS = 10_000
 class PostHogListRecordingsOperator(PostHogBaseOperator):
     """List recordings matching a query and return their ids (or a few chosen fields).
 
-    Args:
-        query: a :class:`RecordingsQuery` or dict of API parameters (templated). Give
-            ``date_from``: without it PostHog only looks at the last 3 days.
-        max_results: stop after this many (templated; default 10,000: XComs must stay small).
-        fields: return dicts with these recording fields (plus ``id``) instead of bare ids.
-        batch_size: return a list of batches of this size, for ``.expand()`` downstream.
-        posthog_conn_id: the PostHog connection.
+    :param query: a :class:`RecordingsQuery` or dict of API parameters (templated). Give
+        ``date_from``: without it PostHog only looks at the last 3 days.
+    :param max_results: stop after this many (templated; default 10,000: XComs must stay small).
+    :param fields: return dicts with these recording fields (plus ``id``) instead of bare ids.
+    :param batch_size: return a list of batches of this size, for ``.expand()`` downstream.
+    :param posthog_conn_id: the PostHog connection.
 
-    Returns:
-        ``["id", ...]``, or ``[{"id": ..., field: ...}, ...]`` with ``fields``, or a list of
+    :return: ``["id", ...]``, or ``[{"id": ..., field: ...}, ...]`` with ``fields``, or a list of
         such lists with ``batch_size``.
     """
 
@@ -94,14 +92,12 @@ class PostHogMarkRecordingsViewedOperator(PostHogBaseOperator):
     20 per request where the server allows bulk actions; PostHog Cloud refuses them to
     personal API keys, so there it is one request per recording.
 
-    Args:
-        recording_ids: ids to mark (templated; a list or comma-separated text).
-        query: or mark the recordings matching this query (templated).
-        max_recordings: cap on recordings taken from ``query`` (templated).
-        posthog_conn_id: the PostHog connection.
+    :param recording_ids: ids to mark (templated; a list or comma-separated text).
+    :param query: or mark the recordings matching this query (templated).
+    :param max_recordings: cap on recordings taken from ``query`` (templated).
+    :param posthog_conn_id: the PostHog connection.
 
-    Returns:
-        The number of recordings marked.
+    :return: The number of recordings marked.
     """
 
     template_fields: Sequence[str] = ("recording_ids", "query", "max_recordings", "posthog_conn_id")
@@ -143,13 +139,11 @@ class PostHogShareRecordingsOperator(PostHogBaseOperator):
     when some do not exist. Shared recordings are kept one year by PostHog regardless of the
     project's retention.
 
-    Args:
-        recording_ids: ids to share (templated; a list or comma-separated text).
-        enabled: True to share, False to revoke (templated).
-        posthog_conn_id: the PostHog connection.
+    :param recording_ids: ids to share (templated; a list or comma-separated text).
+    :param enabled: True to share, False to revoke (templated).
+    :param posthog_conn_id: the PostHog connection.
 
-    Returns:
-        ``{recording_id: share_url}`` (``None`` for revoked links).
+    :return: ``{recording_id: share_url}`` (``None`` for revoked links).
     """
 
     template_fields: Sequence[str] = ("recording_ids", "enabled", "posthog_conn_id")

@@ -56,17 +56,15 @@ def next_page(
 ) -> PageRequest | None:
     """Return the request for the page after ``page``, or None when it was the last one.
 
-    Args:
-        page: the parsed JSON answer.
-        sent: the request that produced ``page``.
-        base_url: the configured host; a ``next`` URL elsewhere is refused because
-            following it would send the API key to another server.
-        repeated: how many items of ``page`` repeat the page before (the caller drops them).
-            In offset mode they do not move the offset: counting them would skip as many
-            items never seen (for a purge, recordings of a protected playlist).
+    :param page: the parsed JSON answer.
+    :param sent: the request that produced ``page``.
+    :param base_url: the configured host; a ``next`` URL elsewhere is refused because
+        following it would send the API key to another server.
+    :param repeated: how many items of ``page`` repeat the page before (the caller drops them).
+        In offset mode they do not move the offset: counting them would skip as many
+        items never seen (for a purge, recordings of a protected playlist).
 
-    Raises:
-        PostHogPaginationError: when the answer cannot be followed safely.
+    :raises PostHogPaginationError: when the answer cannot be followed safely.
     """
     results = page.get("results")
     if not isinstance(results, list):
@@ -115,11 +113,10 @@ def next_page(
 class PagingReport:
     """How a listing ended (filled in by :func:`iter_pages`).
 
-    Attributes:
-        pages: pages fetched.
-        ended_by_repeat: the listing stopped at a page that only repeated the page before
-            (PostHog's collection items endpoint ignores paging and answers the same page for
-            the next cursor), not at the server's own "no more pages".
+    :ivar pages: pages fetched.
+    :ivar ended_by_repeat: the listing stopped at a page that only repeated the page before
+        (PostHog's collection items endpoint ignores paging and answers the same page for
+        the next cursor), not at the server's own "no more pages".
     """
 
     pages: int = 0
@@ -139,15 +136,14 @@ def iter_pages(
 
     Items repeated from the page before (a server glitch, or offset drift) are dropped.
 
-    Args:
-        fetch: fetches one page and returns the parsed answer.
-        first: the first page's request.
-        base_url: the configured host (``next`` URLs elsewhere are refused).
-        prefetch: fetch the next page while the caller works on the current one (for callers
-            that read to the end: one page too many is fetched if they stop early).
-        repeated_page_ends: a page that brings nothing new ends the listing instead of being
-            an error (for endpoints known to ignore paging).
-        report: filled in with how the listing ended.
+    :param fetch: fetches one page and returns the parsed answer.
+    :param first: the first page's request.
+    :param base_url: the configured host (``next`` URLs elsewhere are refused).
+    :param prefetch: fetch the next page while the caller works on the current one (for callers
+        that read to the end: one page too many is fetched if they stop early).
+    :param repeated_page_ends: a page that brings nothing new ends the listing instead of being
+        an error (for endpoints known to ignore paging).
+    :param report: filled in with how the listing ended.
     """
     report = report if report is not None else PagingReport()
     request: PageRequest | None = first

@@ -35,13 +35,12 @@ class Action(str, Enum):
 class RequestRules:
     """How one request may be retried.
 
-    Attributes:
-        idempotent: the request may be repeated after an ambiguous failure (the server may
-            have acted): GET, PATCH of a flag, DELETE. Creating something is not.
-        retry_statuses: error statuses retried as passing faults.
-        accept: error statuses returned to the caller instead of raised.
-        max_retries: retries after faults.
-        max_throttle_retries: retries after 429s.
+    :ivar idempotent: the request may be repeated after an ambiguous failure (the server may
+        have acted): GET, PATCH of a flag, DELETE. Creating something is not.
+    :ivar retry_statuses: error statuses retried as passing faults.
+    :ivar accept: error statuses returned to the caller instead of raised.
+    :ivar max_retries: retries after faults.
+    :ivar max_throttle_retries: retries after 429s.
     """
 
     idempotent: bool = True
@@ -55,12 +54,11 @@ class RequestRules:
 class Attempt:
     """One attempt's outcome.
 
-    Attributes:
-        status: the HTTP status, or None when no answer came (see ``exception``).
-        body_is_json: the body parsed as JSON (or was empty).
-        exception: the transport exception's class name when no answer came.
-        faults: faults (retries) spent before this attempt.
-        throttles: 429s waited out before this attempt.
+    :ivar status: the HTTP status, or None when no answer came (see ``exception``).
+    :ivar body_is_json: the body parsed as JSON (or was empty).
+    :ivar exception: the transport exception's class name when no answer came.
+    :ivar faults: faults (retries) spent before this attempt.
+    :ivar throttles: 429s waited out before this attempt.
     """
 
     status: int | None
@@ -74,10 +72,9 @@ class Attempt:
 class Verdict:
     """The decision on one attempt.
 
-    Attributes:
-        action: what to do next.
-        ambiguous: the server may have acted on this attempt (an answer lost, a 5xx).
-        reason: a few words for the log or the error.
+    :ivar action: what to do next.
+    :ivar ambiguous: the server may have acted on this attempt (an answer lost, a 5xx).
+    :ivar reason: a few words for the log or the error.
     """
 
     action: Action

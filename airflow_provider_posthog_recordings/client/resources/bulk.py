@@ -43,11 +43,10 @@ REFUSED_STATUSES = frozenset({403, 404, 405})
 class BulkActions:
     """Which bulk actions this server takes, learnt by trying.
 
-    Args:
-        transport: the transport to send through.
-        on_route_missing: called after a 404 on a bulk route, before falling back (the client
-            checks there that the project itself exists, so that a wrong project id cannot
-            turn every single delete into "already gone").
+    :param transport: the transport to send through.
+    :param on_route_missing: called after a 404 on a bulk route, before falling back (the client
+        checks there that the project itself exists, so that a wrong project id cannot
+        turn every single delete into "already gone").
     """
 
     def __init__(self, transport: Transport, on_route_missing: Callable[[], Any]) -> None:

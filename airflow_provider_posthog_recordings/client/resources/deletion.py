@@ -68,11 +68,10 @@ def settle_bulk_delete(
 ) -> DeleteResult:
     """Turn a ``bulk_delete`` answer into per-id outcomes, looking only when needed.
 
-    Args:
-        batch: the ids sent (each existed just before).
-        body: the answer's body (``deleted_count``, ``failed_ids`` on newer servers).
-        after_ambiguous: an earlier attempt of the same request may have deleted some.
-        look: which of some ids still exist (one list request).
+    :param batch: the ids sent (each existed just before).
+    :param body: the answer's body (``deleted_count``, ``failed_ids`` on newer servers).
+    :param after_ambiguous: an earlier attempt of the same request may have deleted some.
+    :param look: which of some ids still exist (one list request).
     """
     fields = body if isinstance(body, dict) else {}
     deleted_count = int(fields.get("deleted_count") or 0)
@@ -138,19 +137,16 @@ class RecordingDeletion:
     ) -> DeleteResult:
         """Delete recordings permanently, settling each id (see the module docstring).
 
-        Args:
-            recording_ids: ids to delete (streamed; any iterable; duplicates ignored).
-            date_from: start of the window ``bulk_delete`` looks the ids up in (the purge
-                sends its own window's start); default: PostHog's longest retention ago.
-            on_progress: called with the running total after each group of 500 ids.
+        :param recording_ids: ids to delete (streamed; any iterable; duplicates ignored).
+        :param date_from: start of the window ``bulk_delete`` looks the ids up in (the purge
+            sends its own window's start); default: PostHog's longest retention ago.
+        :param on_progress: called with the running total after each group of 500 ids.
 
-        Returns:
-            A :class:`DeleteResult`: deleted, already gone and failed ids; when the budget
+        :return: A :class:`DeleteResult`: deleted, already gone and failed ids; when the budget
             stopped it, ``unsent`` ids of the last group (later ids were not read) and
             ``wait_seconds``.
 
-        Raises:
-            PostHogAuthError: the key may not delete (a 401 or a 403 naming a scope).
+        :raises PostHogAuthError: the key may not delete (a 401 or a 403 naming a scope).
         """
         window_start = encode_date(date_from) if date_from is not None else widest_window_start()
         total = DeleteResult()

@@ -40,10 +40,9 @@ KEY_REFUSED_TEXT = "does not support personal api key"
 class CollectionItems:
     """What a collection holds, as far as it could be read.
 
-    Attributes:
-        ids: the recordings read.
-        expected: how many items PostHog says it holds (None when it does not say).
-        complete: every item was read (the count matches, or the server paged to the end).
+    :ivar ids: the recordings read.
+    :ivar expected: how many items PostHog says it holds (None when it does not say).
+    :ivar complete: every item was read (the count matches, or the server paged to the end).
     """
 
     ids: frozenset[str]
@@ -205,8 +204,7 @@ class Playlists:
         (The single add is asked, not ``bulk_add``: a server may lack or refuse bulk actions
         and still take items one at a time.)
 
-        Raises:
-            PostHogAuthError: a 403 for another reason (a missing scope).
+        :raises PostHogAuthError: a 403 for another reason (a missing scope).
         """
         probe = PERMISSION_PROBE_ID
         path = f"session_recording_playlists/{probe}/recordings/{probe}/"

@@ -47,11 +47,10 @@ class Recordings:
 
         Note that without ``date_from`` PostHog only looks at the last three days.
 
-        Args:
-            query: filters.
-            page_size: recordings per request.
-            prefetch: fetch the next page while the caller handles this one (for callers
-                that read every page).
+        :param query: filters.
+        :param page_size: recordings per request.
+        :param prefetch: fetch the next page while the caller handles this one (for callers
+            that read every page).
         """
         params = RecordingsQuery.parse(query).to_params()
         params["limit"] = str(page_size or self.page_size)
@@ -64,10 +63,9 @@ class Recordings:
     ) -> Iterator[Recording]:
         """Yield every recording matching ``query`` (streamed; memory stays flat).
 
-        Args:
-            query: filters (a :class:`RecordingsQuery` or a dict of API parameters).
-            page_size: recordings per request (default: the client's ``page_size``).
-            max_results: stop after this many (the page size shrinks to match).
+        :param query: filters (a :class:`RecordingsQuery` or a dict of API parameters).
+        :param page_size: recordings per request (default: the client's ``page_size``).
+        :param max_results: stop after this many (the page size shrinks to match).
         """
         size = page_size or self.page_size
         if max_results is not None:

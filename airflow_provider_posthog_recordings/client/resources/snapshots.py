@@ -49,10 +49,10 @@ BLOB_RETRIES = 2
 class SnapshotSource:
     """One entry of the sources listing.
 
-    Attributes:
-        source: ``blob_v2`` or ``blob_v2_lts``.
-        blob_key: the block's index (``blob_v2``) or the file's path (``blob_v2_lts``).
-        start_timestamp, end_timestamp: the block's time window (ISO; None for LTS).
+    :ivar source: ``blob_v2`` or ``blob_v2_lts``.
+    :ivar blob_key: the block's index (``blob_v2``) or the file's path (``blob_v2_lts``).
+    :ivar start_timestamp: the block's time window (ISO; None for LTS).
+    :ivar end_timestamp: as ``start_timestamp``.
     """
 
     source: str
@@ -80,12 +80,11 @@ class SnapshotSource:
 class SnapshotDownload:
     """A recording's snapshots, whole.
 
-    Attributes:
-        recording_id: the recording.
-        sources: the sources listing.
-        lines: the JSON lines, block after block, exactly as served (lossless).
-        refetched_blocks: blocks missing from a range answer and fetched again alone.
-        requests: snapshots requests sent (listing included, retries not).
+    :ivar recording_id: the recording.
+    :ivar sources: the sources listing.
+    :ivar lines: the JSON lines, block after block, exactly as served (lossless).
+    :ivar refetched_blocks: blocks missing from a range answer and fetched again alone.
+    :ivar requests: snapshots requests sent (listing included, retries not).
     """
 
     recording_id: str
@@ -102,8 +101,7 @@ def _epoch_ms(text: str) -> float:
 def parse_source(recording_id: str, item: Any) -> SnapshotSource:
     """One sources entry, checked.
 
-    Raises:
-        PostHogSnapshotsError: not an object with a known ``source`` and a ``blob_key``.
+    :raises PostHogSnapshotsError: not an object with a known ``source`` and a ``blob_key``.
     """
     if not isinstance(item, dict) or item.get("source") not in (BLOB_V2, BLOB_V2_LTS):
         raise PostHogSnapshotsError(recording_id, f"unknown snapshot source {item!r}")
@@ -209,10 +207,9 @@ class RecordingSnapshots:
     def snapshot_sources(self, recording_id: str) -> list[SnapshotSource]:
         """The sources of a recording's snapshots (one request).
 
-        Raises:
-            PostHogSnapshotsError: an empty or malformed listing (never "nothing to archive").
-            PostHogNotFoundError: the recording does not exist (never did, expired, deleted).
-            PostHogGoneError: the recording was deleted (410 ``recording_deleted``).
+        :raises PostHogSnapshotsError: an empty or malformed listing (never "nothing to archive").
+        :raises PostHogNotFoundError: the recording does not exist (never did, expired, deleted).
+        :raises PostHogGoneError: the recording was deleted (410 ``recording_deleted``).
         """
         body = self._snapshots_get(recording_id, {}, raw=False)
         items = body.get("sources") if isinstance(body, dict) else None
@@ -233,9 +230,8 @@ class RecordingSnapshots:
     def snapshot_block_lines(self, recording_id: str, start: int, end: int) -> list[str]:
         """The JSON lines of blocks ``start..end`` (inclusive, at most 21), as served.
 
-        Raises:
-            PostHogSnapshotsError: a range of more than 21 blocks.
-            PostHogServerError: 502 when every block of the range failed (after retries).
+        :raises PostHogSnapshotsError: a range of more than 21 blocks.
+        :raises PostHogServerError: 502 when every block of the range failed (after retries).
         """
         if start < 0 or end < start or end - start >= MAX_BLOCKS_PER_REQUEST:
             raise PostHogSnapshotsError(
@@ -255,9 +251,8 @@ class RecordingSnapshots:
         Blocks are asked for 21 at a time; a block with no event in its window is asked for
         again alone, and must then have some.
 
-        Raises:
-            PostHogSnapshotsError: empty sources, or a block still empty when fetched alone.
-            PostHogAPIError: 404, 410, 502 and the other error answers (typed).
+        :raises PostHogSnapshotsError: empty sources, or a block still empty when fetched alone.
+        :raises PostHogAPIError: 404, 410, 502 and the other error answers (typed).
         """
         sources = self.snapshot_sources(recording_id)
         download = SnapshotDownload(recording_id, sources, requests=1)
