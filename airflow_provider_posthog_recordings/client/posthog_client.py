@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from typing import Any
 
 import requests
@@ -335,17 +334,10 @@ class PostHogClient:
         """Delete one recording permanently (one that does not exist counts as already gone)."""
         return self.deletion.delete_recording(recording_id)
 
-    def delete_recordings(
-        self,
-        recording_ids: Iterable[str],
-        *,
-        date_from: datetime | date | str | None = None,
-        on_progress: Callable[[DeleteResult], None] | None = None,
-    ) -> DeleteResult:
-        """Delete recordings permanently, settling each id (see the module docstring)."""
-        return self.deletion.delete_recordings(
-            recording_ids, date_from=date_from, on_progress=on_progress
-        )
+    def delete_recordings(self, recording_ids: Iterable[str], **options: Any) -> DeleteResult:
+        """Delete recordings permanently, settling each id; ``options`` (``date_from``,
+        ``on_progress``) as :meth:`.RecordingDeletion.delete_recordings` takes them."""
+        return self.deletion.delete_recordings(recording_ids, **options)
 
     # ---------------------------------------------------------------- sharing
 
@@ -377,19 +369,11 @@ class PostHogClient:
         """One playlist by short id. Raises PostHogNotFoundError when missing or deleted."""
         return self.playlists.get_playlist(short_id)
 
-    def create_playlist(
-        self,
-        name: str,
-        *,
-        type: str = "collection",
-        description: str | None = None,
-        pinned: bool = False,
-        filters: dict[str, Any] | None = None,
-    ) -> Playlist:
-        """Create a playlist: a ``collection`` (no filters) or a ``filters`` saved search."""
-        return self.playlists.create_playlist(
-            name, type=type, description=description, pinned=pinned, filters=filters
-        )
+    def create_playlist(self, name: str, **options: Any) -> Playlist:
+        """Create a playlist: a ``collection`` (no filters) or a ``filters`` saved search;
+        ``options`` (``type``, ``description``, ``pinned``, ``filters``) as
+        :meth:`.Playlists.create_playlist` takes them."""
+        return self.playlists.create_playlist(name, **options)
 
     def update_playlist(self, short_id: str, **fields: Any) -> Playlist:
         """Change a playlist's fields (name, description, pinned, filters, deleted)."""
