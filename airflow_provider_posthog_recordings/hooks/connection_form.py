@@ -26,7 +26,9 @@ class ExtraField:
     :ivar kind: ``integer``, ``number`` or ``boolean`` (the JSON Schema type).
     :ivar minimum: the smallest value accepted (integers); a ``number`` without one must be
         more than 0.
-    :ivar required: the connection does not work without it.
+    :ivar required: the connection does not work without it (the form marks it, and its
+        schema type has no null, which is how Airflow 3's form knows).
+    :ivar placeholder: shown in the empty field: the default the client uses, or an example.
     """
 
     name: str
@@ -35,10 +37,11 @@ class ExtraField:
     kind: FieldKind
     minimum: int | None = None
     required: bool = False
+    placeholder: str | None = None
 
     def json_schema(self) -> dict[str, Any]:
         """The field's JSON Schema, as Airflow 3's ``conn-fields`` takes it."""
-        schema: dict[str, Any] = {"type": [self.kind, "null"]}
+        schema: dict[str, Any] = {"type": self.kind if self.required else [self.kind, "null"]}
         if self.minimum is not None:
             schema["minimum"] = self.minimum
         elif self.kind == "number":
@@ -58,6 +61,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "integer",
         minimum=1,
         required=True,
+        placeholder="12345",
     ),
     ExtraField(
         "allow_insecure_http",
@@ -72,6 +76,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Client-side budget for this key. Default 240, PostHog's limit.",
         "integer",
         minimum=1,
+        placeholder="240",
     ),
     ExtraField(
         "requests_per_hour",
@@ -79,6 +84,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Client-side hourly budget for this key. Default 1200, PostHog's limit.",
         "integer",
         minimum=1,
+        placeholder="1200",
     ),
     ExtraField(
         "list_requests_per_minute",
@@ -86,6 +92,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Your plan's limit on listing recordings: free 12, paid 60, enterprise 100.",
         "integer",
         minimum=1,
+        placeholder="12 (free plan)",
     ),
     ExtraField(
         "list_requests_per_hour",
@@ -93,6 +100,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Your plan's hourly limit on listing recordings: free 60, paid 300, enterprise 400.",
         "integer",
         minimum=1,
+        placeholder="60 (free plan)",
     ),
     ExtraField(
         "snapshot_requests_per_minute",
@@ -101,6 +109,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "enterprise 100.",
         "integer",
         minimum=1,
+        placeholder="12 (free plan)",
     ),
     ExtraField(
         "snapshot_requests_per_hour",
@@ -108,6 +117,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Your plan's hourly limit on reading snapshots: free 60, paid 300, enterprise 400.",
         "integer",
         minimum=1,
+        placeholder="60 (free plan)",
     ),
     ExtraField(
         "page_size",
@@ -115,12 +125,14 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Recordings per list page. Default 500.",
         "integer",
         minimum=1,
+        placeholder="500",
     ),
     ExtraField(
         "timeout",
         "Timeout (seconds)",
         "Seconds to wait for a connection and for an answer. Default 10 to connect, 60 to read.",
         "number",
+        placeholder="60",
     ),
     ExtraField(
         "max_retries",
@@ -128,6 +140,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Retries after a server error, a dropped connection or a timeout. Default 5.",
         "integer",
         minimum=0,
+        placeholder="5",
     ),
     ExtraField(
         "concurrency",
@@ -135,13 +148,18 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Parallel requests when actions go one recording at a time. Default 4.",
         "integer",
         minimum=1,
+        placeholder="4",
     ),
 )
 
 #: Standard fields the form does not show (every extra has its own field).
 HIDDEN_FIELDS: tuple[str, ...] = ("schema", "port", "login", "extra")
 RELABELING: dict[str, str] = {"host": "PostHog host", "password": "Personal API key"}
-PLACEHOLDERS: dict[str, str] = {"host": DEFAULT_HOST, "password": "phx_..."}
+PLACEHOLDERS: dict[str, str] = {
+    "host": f"{DEFAULT_HOST} (self-hosted without TLS: http://host:port, and allow plain http)",
+    "password": "phx_...",
+    **{field.name: field.placeholder for field in EXTRA_FIELDS if field.placeholder},
+}
 
 
 def provider_conn_fields() -> dict[str, dict[str, Any]]:

@@ -52,6 +52,10 @@ def _read_extra(field: ExtraField, value: Any, conn_id: str) -> Any:
     return as_int(value, name, minimum=field.minimum or 0)
 
 
+#: Seconds the connection test waits to connect and for the answer (one attempt).
+TEST_CONNECTION_TIMEOUT = 4.0
+
+
 class PostHogHook(BaseHook):
     """Interact with PostHog session recordings through an Airflow connection.
 
@@ -160,9 +164,20 @@ class PostHogHook(BaseHook):
         return self.get_client()
 
     def test_connection(self) -> tuple[bool, str]:
-        """Make one cheap authenticated call; return (ok, message) for the UI."""
+        """Make one cheap authenticated call, once, with a short timeout; return (ok, message).
+
+        The UI's Test button waits for it: a wrong host answers within
+        :data:`TEST_CONNECTION_TIMEOUT` seconds instead of after a task's retries.
+        """
         try:
-            return True, self.get_client().check_access()
+            settings = {
+                **self.client_settings(),
+                "timeout": TEST_CONNECTION_TIMEOUT,
+                "max_retries": 0,
+                "max_throttle_retries": 0,
+            }
+            with PostHogClient(**settings) as client:
+                return True, client.check_access()
         except PostHogError as exc:
             return False, str(exc)
         except Exception as exc:  # the UI shows the message; never a traceback

@@ -103,5 +103,7 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=PLAYLIST_URL_KEY, value=summary["url"])
-        self.log.info("Playlist %r: %s", settings.name, summary)
+        details = ", ".join(f"{k}={v}" for k, v in summary.items() if k != "url")
+        # The URL stands alone at the end of its line, so Airflow's log view links it.
+        self.log.info("Playlist %r: %s; open it at %s", settings.name, details, summary["url"])
         return summary

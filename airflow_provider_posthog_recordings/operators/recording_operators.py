@@ -26,6 +26,10 @@ QueryArg = RecordingsQuery | Mapping[str, Any] | str | None
 DEFAULT_MAX_RESULTS = 10_000
 
 
+#: At most this many share links are logged (all of them are in the XCom).
+LINKS_IN_LOG = 20
+
+
 class PostHogListRecordingsOperator(PostHogBaseOperator):
     """List recordings matching a query and return their ids (or a few chosen fields).
 
@@ -175,4 +179,9 @@ class PostHogShareRecordingsOperator(PostHogBaseOperator):
         self.log.info(
             "%s sharing of %d recordings", "Enabled" if enabled else "Revoked", len(links)
         )
+        shared = [(rid, url) for rid, url in links.items() if url]
+        for rid, url in shared[:LINKS_IN_LOG]:  # bare URLs, so the log view links them
+            self.log.info("Recording %s is shared at %s", rid, url)
+        if len(shared) > LINKS_IN_LOG:
+            self.log.info("... and %d more links (all in the XCom)", len(shared) - LINKS_IN_LOG)
         return links

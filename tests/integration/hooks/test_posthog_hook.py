@@ -303,3 +303,71 @@ def test_airflow_shows_every_extra_in_the_form() -> None:
     behaviour = manager.field_behaviours["posthog"]
     assert behaviour["hidden_fields"] == list(HIDDEN_FIELDS)
     assert behaviour["relabeling"] == RELABELING
+
+
+def test_test_connection_makes_one_short_attempt_on_a_silent_host(monkeypatch: Any) -> None:
+    """A host that accepts the connection but never answers (a wrong host behind a firewall,
+    a proxy that hangs): the Test button gets its answer within 5 s, after one attempt."""
+    import socket
+    import threading
+    import time
+
+    accepted: list[socket.socket] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)  # never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    conn = {
+        "conn_type": "posthog",
+        "host": f"http://127.0.0.1:{port}",
+        "password": "phx_silent_host_key_123",
+        "extra": {"project_id": 1},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_SILENT", json.dumps(conn))
+    started = time.monotonic()
+    try:
+        ok, message = PostHogHook("posthog_silent").test_connection()
+    finally:
+        elapsed = time.monotonic() - started
+        stop.set()
+        thread.join(2)
+        listener.close()
+        for sock in accepted:
+            sock.close()
+    assert not ok and "check the host" in message
+    assert "1 attempt" in message
+    assert elapsed < 5.0, f"the connection test took {elapsed:.1f} s"
+    assert len(accepted) == 1
+
+
+def test_the_form_requires_the_project_id_and_shows_each_default() -> None:
+    """Airflow 3's form marks a field required only when its schema type excludes null; every
+    extra but the checkbox shows its default (or an example) as a placeholder."""
+    from airflow_provider_posthog_recordings.hooks.connection_form import (
+        EXTRA_FIELDS,
+        provider_conn_fields,
+        provider_ui_field_behaviour,
+    )
+
+    fields = provider_conn_fields()
+    assert fields["project_id"]["schema"]["type"] == "integer"
+    others = [f.name for f in EXTRA_FIELDS if f.name != "project_id"]
+    assert all("null" in fields[name]["schema"]["type"] for name in others)
+    placeholders = provider_ui_field_behaviour()["placeholders"]
+    for field in EXTRA_FIELDS:
+        assert (field.name in placeholders) == (field.kind != "boolean"), field.name
+    assert placeholders["requests_per_minute"] == "240"
+    assert "http://" in placeholders["host"]
