@@ -119,53 +119,30 @@ class PostHogClient:
         base_url = normalize_host(host, allow_insecure_http=allow_insecure_http)
         key = validate_api_key(api_key)
         self.project_id = validate_project_id(project_id)
-        if page_size < 1:
-            raise PostHogConfigError("page_size must be at least 1")
-        if not 1 <= playlist_page_size <= MAX_PLAYLIST_PAGE:
-            raise PostHogConfigError(f"playlist_page_size must be 1..{MAX_PLAYLIST_PAGE}")
-        if max_retries < 0 or max_throttle_retries < 0:
-            raise PostHogConfigError("max_retries and max_throttle_retries must be >= 0")
-        if concurrency < 1:
-            raise PostHogConfigError("concurrency must be at least 1")
-        for name, value in (
-            ("requests_per_minute", requests_per_minute),
-            ("requests_per_hour", requests_per_hour),
-            ("list_requests_per_minute", list_requests_per_minute),
-            ("list_requests_per_hour", list_requests_per_hour),
-            ("snapshot_requests_per_minute", snapshot_requests_per_minute),
-            ("snapshot_requests_per_hour", snapshot_requests_per_hour),
-        ):
-            if value is not None and value < 0:
-                raise PostHogConfigError(f"{name} must be 0 or more (0 or None: no limit)")
+        budgets = {
+            "requests_per_minute": requests_per_minute,
+            "requests_per_hour": requests_per_hour,
+            "list_requests_per_minute": list_requests_per_minute,
+            "list_requests_per_hour": list_requests_per_hour,
+            "snapshot_requests_per_minute": snapshot_requests_per_minute,
+            "snapshot_requests_per_hour": snapshot_requests_per_hour,
+        }
+        _check_options(
+            page_size, playlist_page_size, max_retries, max_throttle_retries, concurrency, budgets
+        )
         self.page_size = page_size
         self.playlist_page_size = playlist_page_size
         self.concurrency = concurrency
-        fingerprint = key_fingerprint(key)
-
-        def budget(scope: str, per_minute: int | None, per_hour: int | None) -> KeyBudget:
-            if clock is None:  # the process-wide budget of this key
-                return shared_budget(scope, fingerprint, per_minute, per_hour)
-            return KeyBudget(per_minute, per_hour, clock=clock)
-
-        list_budget = (
-            budget(f"{base_url}#list", list_requests_per_minute, list_requests_per_hour)
-            if list_requests_per_minute or list_requests_per_hour
-            else None
-        )
-        snapshot_budget = (
-            budget(
-                f"{base_url}#snapshots", snapshot_requests_per_minute, snapshot_requests_per_hour
-            )
-            if snapshot_requests_per_minute or snapshot_requests_per_hour
-            else None
-        )
+        make = _BudgetMaker(base_url, key_fingerprint(key), clock)
         self.transport = Transport(
             base_url=base_url,
             api_key=key,
             project_id=self.project_id,
-            budget=budget(base_url, requests_per_minute, requests_per_hour),
-            list_budget=list_budget,
-            snapshot_budget=snapshot_budget,
+            budget=make.budget("", requests_per_minute, requests_per_hour),
+            list_budget=make.optional("#list", list_requests_per_minute, list_requests_per_hour),
+            snapshot_budget=make.optional(
+                "#snapshots", snapshot_requests_per_minute, snapshot_requests_per_hour
+            ),
             timeout=timeout,
             max_retries=max_retries,
             max_throttle_retries=max_throttle_retries,
@@ -176,23 +153,26 @@ class PostHogClient:
             session=session,
             pool_size=max(10, concurrency * 2),
         )
+        self._compose_resources()
+        self._state_clock: Callable[[], float] = clock or time.time
+
+    def _compose_resources(self) -> None:
         self.bulk = BulkActions(self.transport, on_route_missing=self._probe)
         self.recordings = Recordings(
-            self.transport, self.bulk, page_size=page_size, concurrency=concurrency
+            self.transport, self.bulk, page_size=self.page_size, concurrency=self.concurrency
         )
         self.deletion = RecordingDeletion(
-            self.transport, self.bulk, self.recordings, concurrency=concurrency
+            self.transport, self.bulk, self.recordings, concurrency=self.concurrency
         )
         self.sharing = RecordingSharing(self.transport)
         self.snapshots = RecordingSnapshots(self.transport)
         self.playlists = Playlists(
             self.transport,
             self.bulk,
-            page_size=page_size,
-            playlist_page_size=playlist_page_size,
-            concurrency=concurrency,
+            page_size=self.page_size,
+            playlist_page_size=self.playlist_page_size,
+            concurrency=self.concurrency,
         )
-        self._state_clock: Callable[[], float] = clock or time.time
 
     def key_history(self) -> dict[str, Any]:
         """What a resumed task's new client needs of this one: the key's recent requests
@@ -430,3 +410,46 @@ class PostHogClient:
     def download_snapshots(self, recording_id: str) -> SnapshotDownload:
         """Every line of a recording's snapshots, each listed block accounted for."""
         return self.snapshots.download_snapshots(recording_id)
+
+
+def _check_options(
+    page_size: int,
+    playlist_page_size: int,
+    max_retries: int,
+    max_throttle_retries: int,
+    concurrency: int,
+    budgets: dict[str, int | None],
+) -> None:
+    """Refuse client options that cannot work, naming them."""
+    if page_size < 1:
+        raise PostHogConfigError("page_size must be at least 1")
+    if not 1 <= playlist_page_size <= MAX_PLAYLIST_PAGE:
+        raise PostHogConfigError(f"playlist_page_size must be 1..{MAX_PLAYLIST_PAGE}")
+    if max_retries < 0 or max_throttle_retries < 0:
+        raise PostHogConfigError("max_retries and max_throttle_retries must be >= 0")
+    if concurrency < 1:
+        raise PostHogConfigError("concurrency must be at least 1")
+    for name, value in budgets.items():
+        if value is not None and value < 0:
+            raise PostHogConfigError(f"{name} must be 0 or more (0 or None: no limit)")
+
+
+class _BudgetMaker:
+    """The key's budgets: process-wide per key (every client of the process shares them), or
+    the client's own on a given clock (simulations, tests)."""
+
+    def __init__(self, base_url: str, fingerprint: str, clock: Callable[[], float] | None) -> None:
+        self.base_url = base_url
+        self.fingerprint = fingerprint
+        self.clock = clock
+
+    def budget(self, scope: str, per_minute: int | None, per_hour: int | None) -> KeyBudget:
+        if self.clock is None:
+            return shared_budget(self.base_url + scope, self.fingerprint, per_minute, per_hour)
+        return KeyBudget(per_minute, per_hour, clock=self.clock)
+
+    def optional(
+        self, scope: str, per_minute: int | None, per_hour: int | None
+    ) -> KeyBudget | None:
+        """A budget of its own (a plan's listing or snapshots limit), only when one is set."""
+        return self.budget(scope, per_minute, per_hour) if per_minute or per_hour else None
