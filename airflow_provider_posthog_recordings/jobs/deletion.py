@@ -19,6 +19,7 @@ from typing import IO, Any, Protocol
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.models import DeleteResult
+from airflow_provider_posthog_recordings.recording_deletion import KeepCheck
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,12 @@ class DeletionLedger:
     failed: int = 0
     deleted_ids: list[str] = field(default_factory=list)
     failed_ids: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: DeleteResult) -> None:
         """Count one group's result (unsent ids are not counted: they come again)."""
+        for reason in result.kept.values():
+            self.keep(reason)
         self.deleted += result.deleted_count
         self.already_gone += result.already_gone_count
         self.failed += len(result.failed)
@@ -107,10 +111,18 @@ class DeletionLedger:
             if len(self.failed_ids) < self.manifest_ids:
                 self.failed_ids[rid] = reason
 
+    def keep(self, reason: str, count: int = 1) -> None:
+        """Count recordings kept at the last moment (the policy checked again said so).
+
+        :param reason: why, e.g. ``now_protected``.
+        :param count: how many.
+        """
+        self.kept[reason] = self.kept.get(reason, 0) + count
+
     @property
     def settled(self) -> int:
-        """Deleted, already gone or failed so far."""
-        return self.deleted + self.already_gone + self.failed
+        """Deleted, already gone, failed or kept at the last moment so far."""
+        return self.deleted + self.already_gone + self.failed + sum(self.kept.values())
 
     def summary(self) -> dict[str, Any]:
         """The manifest part of the deletion."""
@@ -121,6 +133,7 @@ class DeletionLedger:
             "deleted_ids": list(self.deleted_ids),
             "ids_truncated": self.deleted > len(self.deleted_ids),
             "failed_ids": dict(self.failed_ids),
+            "kept_at_deletion": dict(self.kept),
         }
 
     def to_state(self) -> dict[str, Any]:
@@ -132,6 +145,7 @@ class DeletionLedger:
             "failed": self.failed,
             "deleted_ids": list(self.deleted_ids),
             "failed_ids": dict(self.failed_ids),
+            "kept": dict(self.kept),
         }
 
     @classmethod
@@ -256,9 +270,14 @@ def delete_group(
     ledger: DeletionLedger,
     record: DeletionRecord | None,
     date_from: datetime | date | str | None = None,
+    keep: KeepCheck | None = None,
 ) -> DeleteResult:
-    """Delete one group of ids, count it and write it to the record; return its result."""
-    result = client.delete_recordings(ids, date_from=date_from)
+    """Delete one group of ids, count it and write it to the record; return its result.
+
+    ``keep`` checks each recording's current fields just before it is deleted (see
+    :meth:`~..recording_deletion.RecordingDeletion.delete_recordings`).
+    """
+    result = client.delete_recordings(ids, date_from=date_from, keep=keep)
     ledger.add(result)
     if record is not None:
         record.write(result)
