@@ -159,6 +159,7 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
             "at": self._state_clock(),
             "ages": self.transport.budget.recent_ages(),
             "bulk_refused": self.bulk.refused_names(),
+            "bulk_accepted": self.bulk.accepted_names(),
         }
 
     def take_over(self, carried: dict[str, Any] | None) -> None:
@@ -171,6 +172,7 @@ class PostHogClient(RecordingDeletion, RecordingSharing, PlaylistsAPI):
         elapsed = max(0.0, self._state_clock() - float(carried.get("at", 0.0)))
         self.transport.budget.replay([age + elapsed for age in carried.get("ages", [])])
         self.bulk.remember_refused(list(carried.get("bulk_refused", [])))
+        self.bulk.remember_accepted(list(carried.get("bulk_accepted", [])))
 
     def __repr__(self) -> str:
         return f"PostHogClient(host={self.base_url!r}, project_id={self.project_id}, api_key=***)"

@@ -56,12 +56,14 @@ import argparse
 import json
 import logging
 import math
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -69,6 +71,7 @@ import requests
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
+from airflow_provider_posthog_recordings.jobs.purge_plan import FolderPlanStore
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 PAGE_SIZE = 500
@@ -314,9 +317,15 @@ def run_purge(n: int, bulk: str, mode: str, scenario: Scenario) -> RunResult:
         clients.append(client)
         return client
 
+    plans = tempfile.TemporaryDirectory(prefix="long-run-plan-")
     try:
+        # The plan is written once to a folder (as with the operator's plan_path), so resumed
+        # legs read it instead of listing the window again.
         settings = PurgeSettings(
-            older_than_days=OLDER_THAN_DAYS, reference=clock.now(), max_deletions=None
+            older_than_days=OLDER_THAN_DAYS,
+            reference=clock.now(),
+            max_deletions=None,
+            plan_store=FolderPlanStore(Path(plans.name) / "plan"),
         )
         client = new_client()
         state: dict[str, Any] | None = None
@@ -371,6 +380,7 @@ def run_purge(n: int, bulk: str, mode: str, scenario: Scenario) -> RunResult:
         for client in clients:
             client.close()
         emulator.stop()
+        plans.cleanup()
 
 
 # ---------------------------------------------------------------- the table
@@ -415,6 +425,27 @@ def format_table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
+def parse_choices(text: str, choices: tuple[str, ...], option: str) -> list[str]:
+    """The choices a comma-separated option names; ``both`` (or ``all``) is every choice.
+
+    :param text: the option's value, e.g. ``refused,bulk`` or ``both``.
+    :param choices: the valid choices, in the order they run.
+    :param option: the option's name, for the error.
+    :return: the chosen ones, each once, in the order given.
+    """
+    chosen: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part in ("both", "all"):
+            chosen.extend(choices)
+        elif part in choices:
+            chosen.append(part)
+        else:
+            raise SystemExit(f"{option}: {part!r} is not one of {', '.join(choices)} or both")
+    return list(dict.fromkeys(chosen))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the long-run scenarios and print the table; 1 when a run was not correct."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -442,8 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         fresh_client_per_leg=args.fresh_client_per_leg,
     )
     sizes = [int(part) for part in args.n.split(",") if part.strip()]
-    kinds = [part.strip() for part in args.bulk.split(",") if part.strip()]
-    modes = [part.strip() for part in args.modes.split(",") if part.strip()]
+    kinds = parse_choices(args.bulk, tuple(PROFILES), "--bulk")
+    modes = parse_choices(args.modes, MODES, "--modes")
     print(
         f"long-run purge on a simulated clock: {args.per_minute}/min and {args.per_hour}/h, "
         f"latency {args.latency * 1000:.0f} ms, deferrable max wait {args.max_wait:.0f} s"
