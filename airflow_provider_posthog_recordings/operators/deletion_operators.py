@@ -27,7 +27,16 @@ from airflow_provider_posthog_recordings.arguments import (
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.errors import PostHogError
 from airflow_provider_posthog_recordings.jobs import erasure, purge
-from airflow_provider_posthog_recordings.jobs.deletion import DEFAULT_MANIFEST_IDS, DeletionRecord
+from airflow_provider_posthog_recordings.jobs.deletion import (
+    DEFAULT_MANIFEST_IDS,
+    DeletionRecord,
+    _safe_name,
+)
+from airflow_provider_posthog_recordings.jobs.purge_plan import (
+    MAX_PLAN_IN_XCOM,
+    FolderPlanStore,
+    MemoryPlanStore,
+)
 from airflow_provider_posthog_recordings.operators.base import (
     PostHogBaseOperator,
     run_reference_time,
@@ -53,6 +62,48 @@ def object_storage_path(path: str) -> Any:
     except ImportError:  # Airflow 2
         from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef]
     return ObjectStoragePath(path)
+
+
+#: The XCom key of a purge's plan kept in the task's own XCom.
+PLAN_XCOM_KEY = "purge_plan"
+#: The folder under ``deletion_record_path`` where plans go when no ``plan_path`` is given.
+PLANS_FOLDER = "_plans"
+
+
+class XComPlanStore(MemoryPlanStore):
+    """A purge's plan in the task's own XCom: pushed by the first leg, pulled by the later ones
+    (each a new process on a real deployment; Airflow keeps a task's XComs across a deferral).
+
+    :param ti: the task instance.
+    :param max_candidates: the largest plan kept (larger ones are not written; default
+        :data:`~..jobs.purge_plan.MAX_PLAN_IN_XCOM`, 20,000: about 1.3 MB of JSON).
+    """
+
+    def __init__(self, ti: Any, max_candidates: int | None = None) -> None:
+        super().__init__(MAX_PLAN_IN_XCOM if max_candidates is None else max_candidates)
+        self.ti = ti
+
+    @property
+    def location(self) -> str:
+        """``xcom:<task_id>/purge_plan``."""
+        return f"xcom:{self.ti.task_id}/{PLAN_XCOM_KEY}"
+
+    def save(self, document: dict[str, Any]) -> None:
+        """Push the plan to the task's XCom."""
+        self.document = document
+        self.ti.xcom_push(key=PLAN_XCOM_KEY, value=document)
+
+    def load(self) -> dict[str, Any] | None:
+        """Pull the plan from the task's own XCom (once per leg)."""
+        if self.document is None:
+            map_index = getattr(self.ti, "map_index", -1)
+            document = self.ti.xcom_pull(
+                task_ids=self.ti.task_id,
+                key=PLAN_XCOM_KEY,
+                map_indexes=map_index if isinstance(map_index, int) and map_index >= 0 else None,
+            )
+            self.document = document if isinstance(document, dict) else None
+        return self.document
 
 
 class PostHogDeletionOperator(PostHogBaseOperator):
@@ -106,7 +157,7 @@ class PostHogDeletionOperator(PostHogBaseOperator):
     def _record(self, context: Context, cutoff: str | None, policy: dict[str, Any]) -> Any:
         if not self.deletion_record_path:
             return None
-        run_id = str(context.get("run_id") or "manual") if hasattr(context, "get") else "manual"
+        run_id = _run_id(context)
         return DeletionRecord(
             folder=object_storage_path(str(self.deletion_record_path)),
             run_id=run_id,
@@ -160,6 +211,10 @@ class PostHogDeletionOperator(PostHogBaseOperator):
         raise PostHogError(message)
 
 
+def _run_id(context: Context) -> str:
+    return str(context.get("run_id") or "manual") if hasattr(context, "get") else "manual"
+
+
 class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
     """Delete recordings older than a retention period, keeping protected ones.
 
@@ -179,6 +234,18 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_pinned: keep the recordings of every pinned playlist (templated).
         keep_shared: keep publicly shared recordings (one extra request per candidate).
         query: extra filters narrowing what is purged (templated).
+        plan_path: a folder (local or object storage, through ``ObjectStoragePath``) where the
+            run writes its plan once, under the run's id: the candidates, oldest first, with
+            the cutoff, the policy and the counts (templated). Default: ``_plans`` under
+            ``deletion_record_path`` when that is given; without either, the task's own XCom
+            ``purge_plan`` holds plans up to 20,000 candidates. Every later leg of a deferred
+            run reads the plan from where it stopped instead of listing again (a plan too
+            large for XCom is not written: later legs list again from where they stopped).
+        apply_plan: the folder of a plan written before (``plan_location`` in a report-only
+            run's manifest) to apply: only its ids are deleted, never new ones, each checked
+            again against the policy just before (before the plan's cutoff, not protected,
+            not ongoing); the manifest's ``changed_since_plan`` counts what changed in between
+            (templated; None: plan now).
         report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
             posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
@@ -186,10 +253,14 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,
         ``deleted_ids`` (capped; ``ids_truncated``), ``failed_ids``, ``requests``, ``legs``,
-        ``report_only``.
+        ``report_only``, ``plan_location``, ``oldest_candidate``, ``newest_candidate``,
+        ``protected_playlists``, ``changed_since_plan`` (``gone_already``, ``now_protected``,
+        ``now_ongoing``, ...).
     """
 
     template_fields: Sequence[str] = (
+        "plan_path",
+        "apply_plan",
         "older_than_days",
         "report_only",
         "max_deletions",
@@ -210,9 +281,13 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_pinned: bool | str = True,
         keep_shared: bool | str = False,
         query: RecordingsQuery | Mapping[str, Any] | str | None = None,
+        plan_path: str | None = None,
+        apply_plan: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.plan_path = plan_path
+        self.apply_plan = apply_plan
         self.older_than_days = older_than_days
         self.max_deletions_per_run = max_deletions_per_run
         self.keep_playlists = keep_playlists
@@ -238,12 +313,28 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             query=RecordingsQuery.parse(self.query),
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
+        settings.plan_store = self._plan_store(context)
+        if self.apply_plan:
+            settings.apply_plan = FolderPlanStore(object_storage_path(str(self.apply_plan)))
         cutoff = purge.compute_cutoff(settings.reference, settings.older_than_days)
         if not settings.report_only:
             settings.record = self._record(
                 context, cutoff.isoformat(), settings.policy_description()
             )
         return settings
+
+    def _plan_store(self, context: Context) -> FolderPlanStore | XComPlanStore | None:
+        """Where this run's plan goes: ``plan_path``, ``deletion_record_path``, or XCom."""
+        root = self.plan_path
+        if not root and self.deletion_record_path:
+            root = f"{str(self.deletion_record_path).rstrip('/')}/{PLANS_FOLDER}"
+        if root:
+            folder = object_storage_path(str(root)) / _safe_name(_run_id(context))
+            return FolderPlanStore(folder)
+        ti = context.get("ti") if hasattr(context, "get") else None
+        if ti is not None and hasattr(ti, "xcom_push"):
+            return XComPlanStore(ti)
+        return None
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
         settings = self.settings(context, state)
