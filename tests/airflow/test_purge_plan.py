@@ -16,8 +16,10 @@ from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from airflow_provider_posthog_recordings import key_budget
 from airflow_provider_posthog_recordings.jobs import purge
-from airflow_provider_posthog_recordings.operators import PostHogPurgeRecordingsOperator
-from airflow_provider_posthog_recordings.operators import deletion_operators
+from airflow_provider_posthog_recordings.operators import (
+    PostHogPurgeRecordingsOperator,
+    deletion_operators,
+)
 from tests.airflow.conftest import connection_json
 
 DAY = timedelta(days=1)
