@@ -115,7 +115,9 @@ class FolderPlanStore:
     def read_candidates(self, start: int = 0) -> Iterator[Candidate]:
         """Stream the candidates from the ``start``-th on."""
         with (self.folder / CANDIDATES_FILE).open("r") as handle:
-            for index, line in enumerate(handle):
+            # readline, not iteration: Airflow 2's ObjectStoragePath wraps the file in an
+            # object that cannot be iterated.
+            for index, line in enumerate(iter(handle.readline, "")):
                 if index < start or not line.strip():
                     continue
                 row = json.loads(line)

@@ -79,14 +79,30 @@ class XComPlanStore(MemoryPlanStore):
         :data:`~..jobs.purge_plan.MAX_PLAN_IN_XCOM`, 20,000: about 1.3 MB of JSON).
     """
 
-    def __init__(self, ti: Any, max_candidates: int | None = None) -> None:
+    def __init__(
+        self, ti: Any, max_candidates: int | None = None, task_id: str | None = None
+    ) -> None:
         super().__init__(MAX_PLAN_IN_XCOM if max_candidates is None else max_candidates)
         self.ti = ti
+        self.task_id = task_id or ti.task_id
+
+    @classmethod
+    def at(cls, ti: Any, location: str) -> XComPlanStore | None:
+        """The store a location ``xcom:<task_id>/purge_plan`` names (another task's plan, to
+        apply it), or None when ``location`` is not such a location.
+
+        :param ti: this task's instance (it pulls the other task's XCom).
+        :param location: a manifest's ``plan_location``.
+        """
+        prefix, suffix = "xcom:", f"/{PLAN_XCOM_KEY}"
+        if not (location.startswith(prefix) and location.endswith(suffix)):
+            return None
+        return cls(ti, task_id=location[len(prefix) : -len(suffix)])
 
     @property
     def location(self) -> str:
         """``xcom:<task_id>/purge_plan``."""
-        return f"xcom:{self.ti.task_id}/{PLAN_XCOM_KEY}"
+        return f"xcom:{self.task_id}/{PLAN_XCOM_KEY}"
 
     def save(self, document: dict[str, Any]) -> None:
         """Push the plan to the task's XCom."""
@@ -97,10 +113,11 @@ class XComPlanStore(MemoryPlanStore):
         """Pull the plan from the task's own XCom (once per leg)."""
         if self.document is None:
             map_index = getattr(self.ti, "map_index", -1)
+            own = self.task_id == self.ti.task_id and isinstance(map_index, int)
             document = self.ti.xcom_pull(
-                task_ids=self.ti.task_id,
+                task_ids=self.task_id,
                 key=PLAN_XCOM_KEY,
-                map_indexes=map_index if isinstance(map_index, int) and map_index >= 0 else None,
+                map_indexes=map_index if own and map_index >= 0 else None,
             )
             self.document = document if isinstance(document, dict) else None
         return self.document
@@ -241,11 +258,12 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             ``purge_plan`` holds plans up to 20,000 candidates. Every later leg of a deferred
             run reads the plan from where it stopped instead of listing again (a plan too
             large for XCom is not written: later legs list again from where they stopped).
-        apply_plan: the folder of a plan written before (``plan_location`` in a report-only
-            run's manifest) to apply: only its ids are deleted, never new ones, each checked
-            again against the policy just before (before the plan's cutoff, not protected,
-            not ongoing); the manifest's ``changed_since_plan`` counts what changed in between
-            (templated; None: plan now).
+        apply_plan: the ``plan_location`` of a report-only run's manifest (a folder, or
+            ``xcom:<task_id>/purge_plan`` for a plan in another task's XCom) to apply: only
+            its ids are deleted, never new ones, each checked again against the policy just
+            before (before the plan's cutoff, not protected, not ongoing); the manifest's
+            ``changed_since_plan`` counts what changed in between (templated; None: plan
+            now; empty fails the task rather than planning afresh).
         report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
             posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
@@ -314,8 +332,8 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
         settings.plan_store = self._plan_store(context)
-        if self.apply_plan:
-            settings.apply_plan = FolderPlanStore(object_storage_path(str(self.apply_plan)))
+        if self.apply_plan is not None:
+            settings.apply_plan = self._plan_to_apply(context, str(self.apply_plan).strip())
         cutoff = purge.compute_cutoff(settings.reference, settings.older_than_days)
         if not settings.report_only:
             settings.record = self._record(
@@ -335,6 +353,18 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         if ti is not None and hasattr(ti, "xcom_push"):
             return XComPlanStore(ti)
         return None
+
+    def _plan_to_apply(self, context: Context, location: str) -> FolderPlanStore | XComPlanStore:
+        """The plan ``apply_plan`` names: a folder, or another task's XCom (``xcom:...``)."""
+        if location in ("", "None"):
+            # Never plan afresh instead: what runs here must be what was approved.
+            raise PostHogError(
+                "apply_plan is empty: the plan to apply was not written (a report-only run "
+                "over 20,000 candidates without plan_path leaves none). Nothing was deleted"
+            )
+        ti = context.get("ti") if hasattr(context, "get") else None
+        in_xcom = XComPlanStore.at(ti, location) if ti is not None else None
+        return in_xcom or FolderPlanStore(object_storage_path(location))
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
         settings = self.settings(context, state)

@@ -26,6 +26,16 @@ EXPECTED_TASKS = {
     },
     "posthog_gdpr_erasure": {"erase_recordings", "report"},
 }
+try:  # Airflow 3.1+: the approval DAG exists; on Airflow 2 its file defines no DAG
+    from airflow.providers.standard.operators.hitl import ApprovalOperator  # noqa: F401
+
+    HAS_APPROVAL = True
+except ImportError:
+    HAS_APPROVAL = False
+APPROVAL_DAG = "posthog_purge_with_approval"
+APPROVAL_TASKS = {"plan_purge", "approve_purge", "apply_plan"}
+if HAS_APPROVAL:
+    EXPECTED_TASKS[APPROVAL_DAG] = APPROVAL_TASKS
 #: The cron expression of each scheduled DAG (the erasure DAG is triggered by hand).
 DAILY = {
     "posthog_retention_policy": "0 0 * * *",
@@ -52,7 +62,8 @@ def test_every_example_dag_imports_without_errors(dagbag: Any) -> None:
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == set(EXPECTED_TASKS)
     files = {path.name for path in EXAMPLE_DAGS.glob("*.py")}
-    assert files == {f"{dag_id}.py" for dag_id in EXPECTED_TASKS}
+    assert files == {f"{dag_id}.py" for dag_id in {*EXPECTED_TASKS, APPROVAL_DAG}}
+    assert (APPROVAL_DAG in dagbag.dag_ids) == HAS_APPROVAL  # skipped cleanly on Airflow 2
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_TASKS))
@@ -300,3 +311,65 @@ def test_daily_retention_with_a_budget_takes_the_backlog_oldest_first(
             reported += manifest["deleted_ids"]
         assert len(reported) == len(set(reported)) == 120
         assert set(pinned) <= emulator.recording_ids()
+
+
+class _PlanTaskXCom:
+    """The ``ti`` a template sees, pulling the plan task's manifest."""
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        self.manifest = manifest
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
+        assert (task_ids, key) == ("plan_purge", "return_value")
+        return self.manifest
+
+
+@pytest.mark.skipif(not HAS_APPROVAL, reason="human-in-the-loop operators need Airflow 3.1+")
+def test_approval_dag_shows_the_plan_then_applies_it(
+    dagbag: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The three tasks as the DAG wires them: the plan task's manifest is what the approver
+    reads (counts, oldest and newest, protected playlists, where the plan is), and the apply
+    task deletes the plan's ids, not the recording that appeared during the review."""
+    dag = dagbag.dags[APPROVAL_DAG]
+    assert [t.task_id for t in dag.get_task("approve_purge").upstream_list] == ["plan_purge"]
+    assert [t.task_id for t in dag.get_task("apply_plan").upstream_list] == ["approve_purge"]
+    assert {dag.get_task(t).pool for t in ("plan_purge", "apply_plan")} == {"posthog_api"}
+    assert {name: dag.params[name] for name in ("keep_playlists", "plan_path")} == {
+        "keep_playlists": None,
+        "plan_path": None,
+    }
+    now = datetime.now(timezone.utc)
+    with PostHogEmulator(rate_limits=False, clock=lambda: now) as emulator:
+        give_to_airflow(emulator, monkeypatch)
+        emulator.seed_recordings(60, days=60, seed=21, end=now)
+        emulator.create_playlist("Legal hold", pinned=True, recording_ids=[])
+        params = {"older_than_days": 30, "keep_playlists": None, "max_deletions": 1000}
+        context: dict[str, Any] = {
+            "params": {**params, "plan_path": str(tmp_path)},
+            "run_id": "manual__approval",
+            "data_interval_end": now,
+        }
+        plan_task = dag.get_task("plan_purge")
+        plan_task.render_template_fields(context)
+        manifest = plan_task.execute(context)
+        assert emulator.deleted_ids == set() and manifest["candidates"] > 10
+        context["ti"] = _PlanTaskXCom(manifest)
+        approve = dag.get_task("approve_purge")
+        body = approve.render_template(approve.body, context)
+        subject = approve.render_template(approve.subject, context)
+        assert f"Delete {manifest['candidates']} PostHog recordings?" == subject
+        for shown in (
+            manifest["oldest_candidate"]["recording_id"],
+            manifest["newest_candidate"]["recording_id"],
+            manifest["plan_location"],
+            "Legal hold",
+            manifest["cutoff"],
+        ):
+            assert shown in body
+        newcomer = emulator.add_recording(start_time=now - timedelta(days=40))["id"]
+        apply_task = dag.get_task("apply_plan")
+        apply_task.render_template_fields(context)
+        applied = apply_task.execute(context)
+        assert applied["deleted"] == manifest["candidates"] == len(emulator.deleted_ids)
+        assert newcomer in emulator.recording_ids()
