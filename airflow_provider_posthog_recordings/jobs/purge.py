@@ -8,18 +8,25 @@ Everything about how the purge decides and acts is here (no Airflow import):
    instead (``session_recording_id``). A candidate is never deleted on a guess.
 2. **Plan.** The window ``[cutoff - 5 years, cutoff]`` is listed oldest first (never PostHog's
    silent 3-day default) and the pure :class:`RetentionPolicy` decides each recording. Ids to
-   delete go to a spill file, so memory stays flat.
+   delete go to a spill file, so memory stays flat, and then, once, to the run's plan store
+   (:mod:`.purge_plan`: a folder, or the task's XCom up to 20,000 candidates) for every later
+   leg. ``apply_plan`` applies a plan written before (a reviewed report-only run's) instead of
+   making one: only its ids are deleted.
 3. **Cap and budget.** More candidates than ``max_deletions`` (a typo guard) refuses the run
    before anything is deleted. ``max_deletions_per_run`` deletes only the oldest N; the rest is
    the ``backlog`` that later runs take (the cutoff is fixed by the run's data interval and
    the plan is made again from PostHog each run).
 4. **Delete** in groups of 500 with exact accounting (see :mod:`..recording_deletion`), each
-   group written to the durable record when one is given.
+   group written to the durable record when one is given. Just before, each id is checked
+   again (:class:`Recheck`): the protection read in this leg, the planned start time against
+   the cutoff, and the current fields the existence check reads anyway (ongoing, start time);
+   what changed since the plan is counted (``changed_since_plan``).
 5. **Pause.** When the key's budget would make the client wait longer than it may (a
    deferrable task), :func:`run` returns a small JSON-able state instead of waiting; called
    again with it, it carries on where it stopped, without deleting or reporting anything
-   twice. The next ids to delete travel in the state; beyond them the listing resumes at
-   their start time.
+   twice. With a written plan the state holds the ids held back and the position in the
+   plan; without one (the fallback) the next ids to delete travel in the state and beyond
+   them the listing resumes at their start time.
 
 This module is longer than the others on purpose: it is the one place where the purge is
 decided and carried out, so that a change to how it decides (the rule, protection, the
