@@ -12,8 +12,9 @@ Where a plan goes (the operator chooses, see
 * :class:`FolderPlanStore`: a folder, local or on object storage through Airflow's
   ``ObjectStoragePath`` (anything with ``/``, ``mkdir`` and ``open``): ``plan.json`` and
   ``candidates.jsonl`` (one ``{"recording_id": ..., "start_time": ...}`` a line). No size limit.
-* :class:`MemoryPlanStore`: a JSON-able document kept by its owner; the operator's XCom store
-  builds on it, up to :data:`MAX_PLAN_IN_XCOM` candidates.
+* :class:`MemoryPlanStore`: a JSON-able document kept by its owner; :class:`XComPlanStore`
+  keeps it in a task's XCom (through the task instance given, duck-typed), up to
+  :data:`MAX_PLAN_IN_XCOM` candidates.
 
 A plan too large for its store is not written: the run then falls back to listing again from
 where it stopped, as before plans existed.
@@ -40,6 +41,8 @@ MAX_PLAN_IN_XCOM = 20_000
 PLAN_FILE = "plan.json"
 CANDIDATES_FILE = "candidates.jsonl"
 PLAN_VERSION = 1
+#: The XCom key of a purge's plan kept in the task's own XCom.
+PLAN_XCOM_KEY = "purge_plan"
 
 
 class PlanStore(Protocol):
@@ -168,6 +171,59 @@ class MemoryPlanStore:
         if not document:
             raise PostHogConfigError(f"no purge plan at {self.location}")
         return document
+
+
+class XComPlanStore(MemoryPlanStore):
+    """A purge's plan in the task's own XCom: pushed by the first leg, pulled by the later ones
+    (each a new process on a real deployment; Airflow keeps a task's XComs across a deferral).
+
+    :param ti: the task instance.
+    :param max_candidates: the largest plan kept (larger ones are not written; default
+        :data:`MAX_PLAN_IN_XCOM`, 20,000: about 1.3 MB of JSON).
+    """
+
+    def __init__(
+        self, ti: Any, max_candidates: int | None = None, task_id: str | None = None
+    ) -> None:
+        super().__init__(MAX_PLAN_IN_XCOM if max_candidates is None else max_candidates)
+        self.ti = ti
+        self.task_id = task_id or ti.task_id
+
+    @classmethod
+    def at(cls, ti: Any, location: str) -> XComPlanStore | None:
+        """The store a location ``xcom:<task_id>/purge_plan`` names (another task's plan, to
+        apply it), or None when ``location`` is not such a location.
+
+        :param ti: this task's instance (it pulls the other task's XCom).
+        :param location: a manifest's ``plan_location``.
+        """
+        prefix, suffix = "xcom:", f"/{PLAN_XCOM_KEY}"
+        if not (location.startswith(prefix) and location.endswith(suffix)):
+            return None
+        return cls(ti, task_id=location[len(prefix) : -len(suffix)])
+
+    @property
+    def location(self) -> str:
+        """``xcom:<task_id>/purge_plan``."""
+        return f"xcom:{self.task_id}/{PLAN_XCOM_KEY}"
+
+    def save(self, document: dict[str, Any]) -> None:
+        """Push the plan to the task's XCom."""
+        self.document = document
+        self.ti.xcom_push(key=PLAN_XCOM_KEY, value=document)
+
+    def load(self) -> dict[str, Any] | None:
+        """Pull the plan from the task's own XCom (once per leg)."""
+        if self.document is None:
+            map_index = getattr(self.ti, "map_index", -1)
+            own = self.task_id == self.ti.task_id and isinstance(map_index, int)
+            document = self.ti.xcom_pull(
+                task_ids=self.task_id,
+                key=PLAN_XCOM_KEY,
+                map_indexes=map_index if own and map_index >= 0 else None,
+            )
+            self.document = document if isinstance(document, dict) else None
+        return self.document
 
 
 def check_header(header: Any, location: str) -> dict[str, Any]:

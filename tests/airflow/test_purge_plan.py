@@ -15,11 +15,8 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from airflow_provider_posthog_recordings import key_budget
-from airflow_provider_posthog_recordings.jobs import purge
-from airflow_provider_posthog_recordings.operators import (
-    PostHogPurgeRecordingsOperator,
-    deletion_operators,
-)
+from airflow_provider_posthog_recordings.jobs import purge, purge_plan
+from airflow_provider_posthog_recordings.operators import PostHogPurgeRecordingsOperator
 from tests.airflow.conftest import connection_json
 
 DAY = timedelta(days=1)
@@ -159,7 +156,7 @@ def test_resumed_legs_read_the_plan_instead_of_listing_again(
         "AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server, requests_per_minute=250)
     )
     if where == "xcom_too_small":
-        monkeypatch.setattr(deletion_operators, "MAX_PLAN_IN_XCOM", 100)
+        monkeypatch.setattr(purge_plan, "MAX_PLAN_IN_XCOM", 100)
         monkeypatch.setattr(purge, "PENDING_IN_STATE", 100)  # as with a plan > 2,000
     ti = FakeTaskInstance()
     op = PostHogPurgeRecordingsOperator(
