@@ -287,10 +287,13 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         root = self.plan_path
         if not root and self.deletion_record_path:
             root = f"{str(self.deletion_record_path).rstrip('/')}/{PLANS_FOLDER}"
-        if root:
-            folder = object_storage_path(str(root)) / _safe_name(_run_id(context))
-            return FolderPlanStore(folder)
         ti = context.get("ti") if hasattr(context, "get") else None
+        if root:
+            name = _safe_name(_run_id(context))
+            map_index = getattr(ti, "map_index", -1)
+            if isinstance(map_index, int) and map_index >= 0:
+                name += f"-map{map_index}"  # mapped tasks of one run: a plan each
+            return FolderPlanStore(object_storage_path(str(root)) / name)
         if ti is not None and hasattr(ti, "xcom_push"):
             return XComPlanStore(ti)
         return None
