@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -129,14 +130,23 @@ def fast_windows(mocker: Any) -> None:
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
 
 
-def _legs(op: Any, context: dict[str, Any], listings: list[int], server: Any) -> dict[str, Any]:
-    """Run the operator as Airflow would, noting the window listings each leg sent."""
+def _legs(
+    op: Any,
+    context: dict[str, Any],
+    listings: list[int],
+    server: Any,
+    between: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the operator as Airflow would, noting the window listings each leg sent;
+    ``between`` is called with each deferral's state (someone else acting meanwhile)."""
     try:
         return op.execute(context)
     except TaskDeferred as deferred:
         pending = deferred
     while True:
         listings.append(_window_listings(server))
+        if between is not None:
+            between(pending.kwargs["state"])
         time.sleep(3.1)  # the triggerer's wait (the key's minute is 3 s here)
         state = json.loads(json.dumps(pending.kwargs))  # through the database
         try:
@@ -181,3 +191,38 @@ def test_resumed_legs_read_the_plan_instead_of_listing_again(
         assert (manifest["plan_location"] is not None) and (
             ("purge_plan" in ti.xcoms) == (where == "xcom")
         )
+
+
+@pytest.mark.usefixtures("fast_windows")
+def test_a_recording_pinned_between_legs_is_kept(
+    emulator_factory: Any, monkeypatch: Any, no_sleep: Any, tmp_path: Path
+) -> None:
+    """Protection is read again at each leg: a planned recording put on a pinned playlist
+    while the run waits for the budget is not deleted by a later leg."""
+    server = emulator_factory(profile="cloud", rate_limits=False, clock=lambda: START)
+    server.seed_recordings(400, days=40, seed=54, end=START)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server, requests_per_minute=120)
+    )
+    op = PostHogPurgeRecordingsOperator(
+        task_id="purge",
+        older_than_days=10,
+        max_deletions=None,
+        deferrable=True,
+        max_wait_in_worker=0.5,
+        plan_path=str(tmp_path),
+    )
+    pinned: list[str] = []
+
+    def pin_the_last_planned(state: dict[str, Any]) -> None:
+        if not pinned:
+            pinned.append(_plan_ids(state["plan"]["plan_location"])[-1])
+            server.create_playlist("Legal hold", pinned=True, recording_ids=pinned)
+
+    manifest = _legs(
+        op, {"data_interval_end": START, "run_id": "manual__pin"}, [], server, pin_the_last_planned
+    )
+    assert manifest["legs"] >= 2 and pinned
+    assert pinned[0] in server.recording_ids() and pinned[0] not in _deletes(server)
+    assert manifest["changed_since_plan"] == {"gone_already": 0, "now_protected": 1}
+    assert manifest["deleted"] == manifest["planned"] - 1 == len(server.deleted_ids)
