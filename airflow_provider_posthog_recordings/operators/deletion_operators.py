@@ -294,7 +294,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             if isinstance(map_index, int) and map_index >= 0:
                 name += f"-map{map_index}"  # mapped tasks of one run: a plan each
             return FolderPlanStore(object_storage_path(str(root)) / name)
-        if ti is not None and hasattr(ti, "xcom_push"):
+        if all(hasattr(ti, name) for name in ("task_id", "xcom_push", "xcom_pull")):
             return XComPlanStore(ti)
         return None
 
