@@ -56,12 +56,14 @@ import argparse
 import json
 import logging
 import math
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -69,6 +71,7 @@ import requests
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
+from airflow_provider_posthog_recordings.jobs.purge_plan import FolderPlanStore
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 PAGE_SIZE = 500
@@ -270,17 +273,11 @@ class Scenario:
     max_legs: int = 100_000
 
 
-def run_purge(n: int, bulk: str, mode: str, scenario: Scenario) -> RunResult:
-    """Seed ``n`` old recordings in a fresh emulator and purge them on a simulated clock.
-
-    Args:
-        bulk: ``"refused"`` (profile cloud) or ``"bulk"`` (profile cloud_bulk_delete).
-        mode: ``"blocking"`` (the client sleeps through every wait) or ``"deferrable"``
-            (legs of ``purge.run``; pauses are not worker-slot time).
-    """
-    started_real = time.perf_counter()
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    clock = SimulatedClock(start)
+def _seeded_emulator(
+    n: int, bulk: str, clock: SimulatedClock, scenario: Scenario
+) -> tuple[PostHogEmulator, set[str]]:
+    """A started emulator on the simulated clock holding ``n`` recordings older than the
+    cutoff, and their ids."""
     emulator = PostHogEmulator(
         profile=PROFILES[bulk],
         monotonic=clock.monotonic,
@@ -294,48 +291,88 @@ def run_purge(n: int, bulk: str, mode: str, scenario: Scenario) -> RunResult:
         )
     )
     emulator.start()
+    return emulator, seeded
+
+
+def _client(
+    emulator: PostHogEmulator, clock: SimulatedClock, scenario: Scenario, mode: str
+) -> PostHogClient:
+    """A client on the simulated clock, waiting (blocking) or pausing (deferrable)."""
+    return PostHogClient(
+        emulator.url,
+        emulator.api_key,
+        emulator.project_id,
+        page_size=PAGE_SIZE,
+        requests_per_minute=scenario.per_minute,
+        requests_per_hour=scenario.per_hour,
+        # One request at a time: the latency model charges requests one after another.
+        concurrency=1,
+        max_budget_wait=scenario.max_wait if mode == "deferrable" else None,
+        sleep=clock.sleep,
+        clock=clock.monotonic,
+        session=LatencySession(clock, scenario.latency),
+    )
+
+
+def _run_legs(
+    settings: PurgeSettings,
+    new_client: Callable[[], PostHogClient],
+    clock: SimulatedClock,
+    scenario: Scenario,
+) -> tuple[dict[str, Any], int, float]:
+    """Run ``purge.run`` leg after leg, each pause waited out on the clock (the triggerer's
+    wait, not worker-slot time) and its state round-tripped through JSON.
+
+    :return: the final manifest, the number of legs, and the worker-slot seconds.
+    """
+    client = new_client()
+    state: dict[str, Any] | None = None
+    worker = 0.0
+    legs = 0
+    while True:
+        if legs and scenario.fresh_client_per_leg:
+            client = new_client()
+        leg_start = clock.monotonic()
+        outcome = purge.run(client, settings, state)
+        worker += clock.monotonic() - leg_start
+        legs += 1
+        if not outcome.paused:
+            return outcome.manifest, legs, worker
+        if legs >= scenario.max_legs:
+            raise RuntimeError(f"still paused after {legs} legs")
+        clock.advance(outcome.wait_seconds or 0.0)
+        state = json.loads(json.dumps(outcome.state))
+
+
+def run_purge(n: int, bulk: str, mode: str, scenario: Scenario) -> RunResult:
+    """Seed ``n`` old recordings in a fresh emulator and purge them on a simulated clock.
+
+    Args:
+        bulk: ``"refused"`` (profile cloud) or ``"bulk"`` (profile cloud_bulk_delete).
+        mode: ``"blocking"`` (the client sleeps through every wait) or ``"deferrable"``
+            (legs of ``purge.run``; pauses are not worker-slot time).
+    """
+    started_real = time.perf_counter()
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    clock = SimulatedClock(start)
+    emulator, seeded = _seeded_emulator(n, bulk, clock, scenario)
     clients: list[PostHogClient] = []
 
     def new_client() -> PostHogClient:
-        client = PostHogClient(
-            emulator.url,
-            emulator.api_key,
-            emulator.project_id,
-            page_size=PAGE_SIZE,
-            requests_per_minute=scenario.per_minute,
-            requests_per_hour=scenario.per_hour,
-            # One request at a time: the latency model charges requests one after another.
-            concurrency=1,
-            max_budget_wait=scenario.max_wait if mode == "deferrable" else None,
-            sleep=clock.sleep,
-            clock=clock.monotonic,
-            session=LatencySession(clock, scenario.latency),
-        )
-        clients.append(client)
-        return client
+        clients.append(_client(emulator, clock, scenario, mode))
+        return clients[-1]
 
+    plans = tempfile.TemporaryDirectory(prefix="long-run-plan-")
     try:
+        # The plan is written once to a folder (as with the operator's plan_path), so resumed
+        # legs read it instead of listing the window again.
         settings = PurgeSettings(
-            older_than_days=OLDER_THAN_DAYS, reference=clock.now(), max_deletions=None
+            older_than_days=OLDER_THAN_DAYS,
+            reference=clock.now(),
+            max_deletions=None,
+            plan_store=FolderPlanStore(Path(plans.name) / "plan"),
         )
-        client = new_client()
-        state: dict[str, Any] | None = None
-        worker = 0.0
-        legs = 0
-        while True:
-            if legs and scenario.fresh_client_per_leg:
-                client = new_client()
-            leg_start = clock.monotonic()
-            outcome = purge.run(client, settings, state)
-            worker += clock.monotonic() - leg_start
-            legs += 1
-            if not outcome.paused:
-                break
-            if legs >= scenario.max_legs:
-                raise RuntimeError(f"still paused after {legs} legs")
-            clock.advance(outcome.wait_seconds or 0.0)
-            state = json.loads(json.dumps(outcome.state))
-        manifest = outcome.manifest
+        manifest, legs, worker = _run_legs(settings, new_client, clock, scenario)
         left = len(seeded & emulator.recording_ids())
         by_kind = Counter(
             request_kind(r.method, r.path, r.query) for r in emulator.requests if r.status != 429
@@ -371,6 +408,7 @@ def run_purge(n: int, bulk: str, mode: str, scenario: Scenario) -> RunResult:
         for client in clients:
             client.close()
         emulator.stop()
+        plans.cleanup()
 
 
 # ---------------------------------------------------------------- the table
@@ -415,6 +453,27 @@ def format_table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
+def parse_choices(text: str, choices: tuple[str, ...], option: str) -> list[str]:
+    """The choices a comma-separated option names; ``both`` (or ``all``) is every choice.
+
+    :param text: the option's value, e.g. ``refused,bulk`` or ``both``.
+    :param choices: the valid choices, in the order they run.
+    :param option: the option's name, for the error.
+    :return: the chosen ones, each once, in the order given.
+    """
+    chosen: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part in ("both", "all"):
+            chosen.extend(choices)
+        elif part in choices:
+            chosen.append(part)
+        else:
+            raise SystemExit(f"{option}: {part!r} is not one of {', '.join(choices)} or both")
+    return list(dict.fromkeys(chosen))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the long-run scenarios and print the table; 1 when a run was not correct."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -442,8 +501,8 @@ def main(argv: list[str] | None = None) -> int:
         fresh_client_per_leg=args.fresh_client_per_leg,
     )
     sizes = [int(part) for part in args.n.split(",") if part.strip()]
-    kinds = [part.strip() for part in args.bulk.split(",") if part.strip()]
-    modes = [part.strip() for part in args.modes.split(",") if part.strip()]
+    kinds = parse_choices(args.bulk, tuple(PROFILES), "--bulk")
+    modes = parse_choices(args.modes, MODES, "--modes")
     print(
         f"long-run purge on a simulated clock: {args.per_minute}/min and {args.per_hour}/h, "
         f"latency {args.latency * 1000:.0f} ms, deferrable max wait {args.max_wait:.0f} s"

@@ -160,6 +160,8 @@ class DeleteResult(BaseModel):
     ``unattributed_deleted`` (someone else deleted the others in the same instant): the counts
     stay exact, the ids cannot be told apart. ``unsent``: ids not tried because the key's
     budget would only allow them after ``wait_seconds`` (longer than the caller accepts).
+    ``kept``: ids not sent because the caller's ``keep`` check, given their current fields just
+    before deletion, named a reason to keep them (id -> reason).
     """
 
     deleted: list[str] = Field(default_factory=list)
@@ -169,6 +171,7 @@ class DeleteResult(BaseModel):
     unattributed_deleted: int = 0
     unsent: list[str] = Field(default_factory=list)
     wait_seconds: float | None = None
+    kept: dict[str, str] = Field(default_factory=dict)
 
     @property
     def deleted_count(self) -> int:
@@ -188,5 +191,6 @@ class DeleteResult(BaseModel):
         self.unattributed.extend(other.unattributed)
         self.unattributed_deleted += other.unattributed_deleted
         self.unsent.extend(other.unsent)
+        self.kept.update(other.kept)
         if other.wait_seconds is not None:
             self.wait_seconds = max(self.wait_seconds or 0.0, other.wait_seconds)

@@ -181,6 +181,7 @@ class PostHogClient:
             "at": self._state_clock(),
             "ages": self.transport.budget.recent_ages(),
             "bulk_refused": self.bulk.refused_names(),
+            "bulk_accepted": self.bulk.accepted_names(),
         }
 
     def continue_from(self, carried: dict[str, Any] | None) -> None:
@@ -193,6 +194,7 @@ class PostHogClient:
         elapsed = max(0.0, self._state_clock() - float(carried.get("at", 0.0)))
         self.transport.budget.replay([age + elapsed for age in carried.get("ages", [])])
         self.bulk.remember_refused(list(carried.get("bulk_refused", [])))
+        self.bulk.remember_accepted(list(carried.get("bulk_accepted", [])))
 
     @contextmanager
     def sleeping_through_waits(self, up_to: float | None = None) -> Iterator[None]:
@@ -303,6 +305,10 @@ class PostHogClient:
     def existing_recording_ids(self, recording_ids: Iterable[str]) -> set[str]:
         """Which of these recordings exist now (one list request per 500 ids, any age)."""
         return self.recordings.existing_recording_ids(recording_ids)
+
+    def existing_recordings(self, recording_ids: Iterable[str]) -> dict[str, Recording]:
+        """The recordings among these ids that exist now, with their current fields."""
+        return self.recordings.existing_recordings(recording_ids)
 
     def mark_viewed(self, recording_ids: Iterable[str]) -> int:
         """Mark recordings viewed by the key's owner; return how many were marked."""

@@ -108,13 +108,13 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _safe_name(text: str) -> str:
+def safe_file_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in text) or "_"
 
 
 def recording_folder(root: RecordPath, recording_id: str) -> Any:
     """The archive folder of one recording."""
-    return root / _safe_name(recording_id)
+    return root / safe_file_name(recording_id)
 
 
 def _read(path: Any) -> bytes:

@@ -19,6 +19,7 @@ from typing import IO, Any, Protocol
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.client.models import DeleteResult
+from airflow_provider_posthog_recordings.client.resources.deletion import KeepCheck
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,12 @@ class DeletionLedger:
     failed: int = 0
     deleted_ids: list[str] = field(default_factory=list)
     failed_ids: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: DeleteResult) -> None:
         """Count one group's result (unsent ids are not counted: they come again)."""
+        for reason in result.kept.values():
+            self.keep(reason)
         self.deleted += result.deleted_count
         self.already_gone += result.already_gone_count
         self.failed += len(result.failed)
@@ -107,10 +111,18 @@ class DeletionLedger:
             if len(self.failed_ids) < self.manifest_ids:
                 self.failed_ids[rid] = reason
 
+    def keep(self, reason: str, count: int = 1) -> None:
+        """Count recordings kept at the last moment (the policy checked again said so).
+
+        :param reason: why, e.g. ``now_protected``.
+        :param count: how many.
+        """
+        self.kept[reason] = self.kept.get(reason, 0) + count
+
     @property
     def settled(self) -> int:
-        """Deleted, already gone or failed so far."""
-        return self.deleted + self.already_gone + self.failed
+        """Deleted, already gone, failed or kept at the last moment so far."""
+        return self.deleted + self.already_gone + self.failed + sum(self.kept.values())
 
     def summary(self) -> dict[str, Any]:
         """The manifest part of the deletion."""
@@ -121,6 +133,7 @@ class DeletionLedger:
             "deleted_ids": list(self.deleted_ids),
             "ids_truncated": self.deleted > len(self.deleted_ids),
             "failed_ids": dict(self.failed_ids),
+            "kept_at_deletion": dict(self.kept),
         }
 
     def to_state(self) -> dict[str, Any]:
@@ -132,6 +145,7 @@ class DeletionLedger:
             "failed": self.failed,
             "deleted_ids": list(self.deleted_ids),
             "failed_ids": dict(self.failed_ids),
+            "kept": dict(self.kept),
         }
 
     @classmethod
@@ -193,7 +207,7 @@ class DeletionRecord:
         if not outcomes:
             return
         self.parts += 1
-        run_folder = self.folder / _safe_name(self.run_id)
+        run_folder = self.folder / safe_file_name(self.run_id)
         run_folder.mkdir(parents=True, exist_ok=True)
         part = run_folder / f"part-{self.started}-{self.leg:04d}-{self.parts:06d}.jsonl"
         batch_time = datetime.now(timezone.utc).isoformat()
@@ -214,7 +228,7 @@ class DeletionRecord:
 
 def read_deletion_record(folder: RecordPath, run_id: str) -> list[dict[str, Any]]:
     """Every line a run wrote to its record, part by part in order."""
-    run_folder: Any = folder / _safe_name(run_id)
+    run_folder: Any = folder / safe_file_name(run_id)
     lines: list[dict[str, Any]] = []
     for part in sorted(run_folder.iterdir(), key=lambda path: str(path)):
         with part.open("r") as handle:
@@ -222,7 +236,8 @@ def read_deletion_record(folder: RecordPath, run_id: str) -> list[dict[str, Any]
     return lines
 
 
-def _safe_name(text: str) -> str:
+def safe_file_name(text: str) -> str:
+    """``text`` as a file or folder name (run ids hold colons and plus signs)."""
     return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in text) or "run"
 
 
@@ -262,9 +277,14 @@ def delete_group(
     ledger: DeletionLedger,
     record: DeletionRecord | None,
     date_from: datetime | date | str | None = None,
+    keep: KeepCheck | None = None,
 ) -> DeleteResult:
-    """Delete one group of ids, count it and write it to the record; return its result."""
-    result = client.delete_recordings(ids, date_from=date_from)
+    """Delete one group of ids, count it and write it to the record; return its result.
+
+    ``keep`` checks each recording's current fields just before it is deleted (see
+    :meth:`~..recording_deletion.RecordingDeletion.delete_recordings`).
+    """
+    result = client.delete_recordings(ids, date_from=date_from, keep=keep)
     ledger.add(result)
     if record is not None:
         record.write(result)

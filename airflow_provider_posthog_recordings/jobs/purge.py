@@ -8,18 +8,25 @@ Everything about how the purge decides and acts is here (no Airflow import):
    instead (``session_recording_id``). A candidate is never deleted on a guess.
 2. **Plan.** The window ``[cutoff - 5 years, cutoff]`` is listed oldest first (never PostHog's
    silent 3-day default) and the pure :class:`RetentionPolicy` decides each recording. Ids to
-   delete go to a spill file, so memory stays flat.
+   delete go to a spill file, so memory stays flat, and then, once, to the run's plan store
+   (:mod:`.purge_plan`: a folder, or the task's XCom up to 20,000 candidates) for every later
+   leg. ``apply_plan`` applies a plan written before (a reviewed report-only run's) instead of
+   making one: only its ids are deleted.
 3. **Cap and budget.** More candidates than ``max_deletions`` (a typo guard) refuses the run
    before anything is deleted. ``max_deletions_per_run`` deletes only the oldest N; the rest is
    the ``backlog`` that later runs take (the cutoff is fixed by the run's data interval and
    the plan is made again from PostHog each run).
 4. **Delete** in groups of 500 with exact accounting (see :mod:`..recording_deletion`), each
-   group written to the durable record when one is given.
+   group written to the durable record when one is given. Just before, each id is checked
+   again (:class:`Recheck`): the protection read in this leg, the planned start time against
+   the cutoff, and the current fields the existence check reads anyway (ongoing, start time);
+   what changed since the plan is counted (``changed_since_plan``).
 5. **Pause.** When the key's budget would make the client wait longer than it may (a
    deferrable task), :func:`run` returns a small JSON-able state instead of waiting; called
    again with it, it carries on where it stopped, without deleting or reporting anything
-   twice. The next ids to delete travel in the state; beyond them the listing resumes at
-   their start time.
+   twice. With a written plan the state holds the ids held back and the position in the
+   plan; without one (the fallback) the next ids to delete travel in the state and beyond
+   them the listing resumes at their start time.
 
 This module is longer than the others on purpose: it is the one place where the purge is
 decided and carried out, so that a change to how it decides (the rule, protection, the
@@ -32,13 +39,18 @@ import itertools
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import PostHogBudgetWait, PostHogConfigError
-from airflow_provider_posthog_recordings.client.models import Playlist, Recording, as_utc
+from airflow_provider_posthog_recordings.client.models import (
+    DeleteResult,
+    Playlist,
+    Recording,
+    as_utc,
+)
 from airflow_provider_posthog_recordings.client.query import (
     LONGEST_RETENTION_DAYS,
     RecordingsQuery,
@@ -57,8 +69,16 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     delete_group,
     run_leg,
 )
+from airflow_provider_posthog_recordings.jobs.purge_plan import (
+    PLAN_VERSION,
+    Candidate,
+    PlanStore,
+    describe_candidate,
+    new_plan_id,
+)
 from airflow_provider_posthog_recordings.jobs.retention import (
     Decision,
+    KeepReason,
     PlanCounts,
     RetentionPolicy,
     compute_cutoff,
@@ -100,6 +120,10 @@ class PurgeSettings:
         archive_path: archive each candidate there first and delete only the recordings
             whose archive was verified (None: no archive; see :mod:`.archive`).
         archive_gate: set by :func:`run` from ``archive_path``.
+        plan_store: where the first leg writes the plan, for later legs to read instead of
+            listing again (None, or a plan too large for the store: they list again).
+        apply_plan: a plan written before (by a report-only run) to apply: only its ids are
+            deleted, each checked again against the policy (None: make a plan now).
     """
 
     older_than_days: int | str
@@ -116,6 +140,8 @@ class PurgeSettings:
     record: DeletionRecord | None = None
     archive_path: Any = None
     archive_gate: archive.ArchiveGate | None = None
+    plan_store: PlanStore | None = None
+    apply_plan: PlanStore | None = None
 
     def policy_description(self) -> dict[str, Any]:
         """The policy in a few JSON-able fields (for the durable record)."""
@@ -269,10 +295,6 @@ def purge_query(
     return base.model_copy(update=update)
 
 
-Candidate = tuple[str, str]
-"""A recording to delete: its id and its start time (ISO)."""
-
-
 class _Spill:
     """Candidates on disk rather than in memory, in listing order."""
 
@@ -376,14 +398,18 @@ def run(
         try:
             if "plan" in state:
                 return _resume(client, settings, cutoff, state, leg)
+            if settings.apply_plan is not None:
+                return _apply(client, settings, cutoff, leg)
             return _plan_and_delete(client, settings, cutoff, leg)
         except PostHogBudgetWait as wait:
-            # While planning (nothing deleted in this leg): plan again after the wait.
+            # Before anything was deleted in this leg: start the leg again after the wait.
             log.info(
-                "The key's budget is spent while listing; planning again in %.0f s",
+                "The key's budget is spent before this leg could delete; starting the leg "
+                "again in %.0f s",
                 wait.wait_seconds,
             )
-            return JobOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
+            again = {**state, "leg": leg} if "plan" in state else {"leg": leg}
+            return JobOutcome({"paused": True}, wait.wait_seconds, again)
 
     outcome, requests = run_leg(client, state, one_leg)
     archive.finish_purge_leg(gate, outcome)
@@ -410,13 +436,15 @@ def carried_reference(state: Mapping[str, Any] | None, reference: datetime) -> d
     return fixed
 
 
+# ---------------------------------------------------------------- the plan, made once
+
+
 def _plan_and_delete(
     client: PostHogClient,
     settings: PurgeSettings,
     cutoff: datetime,
     leg: int,
 ) -> JobOutcome:
-    max_deletions = settings.max_deletions
     log.info(
         "Retention purge: recordings that started before %s (%d days before %s)%s",
         cutoff.isoformat(),
@@ -424,68 +452,301 @@ def _plan_and_delete(
         settings.reference.isoformat(),
         " [report-only run]" if settings.report_only else "",
     )
-    counts = PlanCounts()
     spill = _Spill()
     try:
         lister = _Lister(client, settings, cutoff)
-        # A plan that paused would start again from its first page: one that needs more
-        # than a minute's budget would never finish. Waits for the hour still pause it.
-        with client.sleeping_through_waits(up_to=PLANNING_MAX_WAIT):
-            for candidate in lister.candidates(counts):
-                spill.add(candidate)
-        planned = counts.candidates
-        if settings.max_deletions_per_run is not None:
-            planned = min(planned, settings.max_deletions_per_run)
-        log.info(
-            "Plan: %d listed, %d to delete (%d this run, %d left for later runs), kept %s",
-            counts.listed,
-            counts.candidates,
-            planned,
-            counts.candidates - planned,
-            dict(counts.kept) or "none",
-        )
-        over_cap = max_deletions is not None and counts.candidates > max_deletions
-        if not settings.report_only:
-            check_deletion_cap(counts.candidates, max_deletions, "the retention policy")
-        elif over_cap:
-            log.warning(
-                "Report-only run: %d recordings would go, more than max_deletions=%s: a real "
-                "run with this cap would stop before deleting anything",
-                counts.candidates,
-                max_deletions,
-            )
-        plan = {
-            "exceeds_max_deletions": over_cap,
-            "report_only": settings.report_only,
-            "cutoff": cutoff.isoformat(),
-            "older_than_days": settings.older_than_days,
-            "listed": counts.listed,
-            "kept": dict(counts.kept),
-            "kept_total": sum(counts.kept.values()),
-            "protected_playlists": lister.protection.names,
-            "candidates": counts.candidates,
-            "planned": planned,
-        }
+        plan = _make_plan(lister, settings, spill)
+        _write_plan(settings, plan, spill)
+        planned = plan["planned"]
         if settings.report_only:
-            sample = [
-                rid for rid, _ in itertools.islice(spill, min(planned, settings.manifest_ids))
-            ]
-            manifest = {
-                **plan,
-                "backlog": counts.candidates - planned,
-                "deleted": 0,
-                "already_gone": 0,
-                "failed": 0,
-                "would_delete_ids": sample,
-                "ids_truncated": planned > len(sample),
-                "legs": leg,
-            }
-            return JobOutcome(manifest)
+            return JobOutcome(_report_only_manifest(plan, spill, settings, leg))
         ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
-        source = itertools.islice(iter(spill), planned)
-        return _delete(client, settings, cutoff, plan, ledger, source, leg)
+        policy = RetentionPolicy(cutoff, lister.protection.ids, settings.keep_shared)
+        # The plan was made just now: what needed a request per recording was asked already.
+        recheck = Recheck(policy, lister.protection, lookups=False)
+        # Without a written plan, a later leg lists again (the cursor is for a written one).
+        cursor = PlanCursor(iter(spill)) if plan["plan_location"] else None
+        source = itertools.islice(cursor or iter(spill), planned)
+        return _delete(client, settings, cutoff, plan, ledger, source, leg, recheck, cursor)
     finally:
         spill.close()
+
+
+def _make_plan(lister: _Lister, settings: PurgeSettings, spill: _Spill) -> dict[str, Any]:
+    """List the window into ``spill`` and return the plan's header (counts, policy, cutoff).
+
+    Raises:
+        PostHogConfigError: a real run with more candidates than ``max_deletions``.
+    """
+    counts = PlanCounts()
+    oldest: Candidate | None = None
+    newest: Candidate | None = None
+    # A plan that paused would start again from its first page: one that needs more than
+    # a minute's budget would never finish. Waits for the hour still pause it.
+    with lister.client.sleeping_through_waits(up_to=PLANNING_MAX_WAIT):
+        for candidate in lister.candidates(counts):
+            spill.add(candidate)
+            oldest = oldest or candidate
+            newest = candidate
+    planned = counts.candidates
+    if settings.max_deletions_per_run is not None:
+        planned = min(planned, settings.max_deletions_per_run)
+    log.info(
+        "Plan: %d listed, %d to delete (%d this run, %d left for later runs), kept %s",
+        counts.listed,
+        counts.candidates,
+        planned,
+        counts.candidates - planned,
+        dict(counts.kept) or "none",
+    )
+    max_deletions = settings.max_deletions
+    over_cap = max_deletions is not None and counts.candidates > max_deletions
+    if not settings.report_only:
+        check_deletion_cap(counts.candidates, max_deletions, "the retention policy")
+    elif over_cap:
+        log.warning(
+            "Report-only run: %d recordings would go, more than max_deletions=%s: a real "
+            "run with this cap would stop before deleting anything",
+            counts.candidates,
+            max_deletions,
+        )
+    return {
+        "exceeds_max_deletions": over_cap,
+        "report_only": settings.report_only,
+        "cutoff": lister.cutoff.isoformat(),
+        "older_than_days": settings.older_than_days,
+        "listed": counts.listed,
+        "kept": dict(counts.kept),
+        "kept_total": sum(counts.kept.values()),
+        "protected_playlists": lister.protection.names,
+        "candidates": counts.candidates,
+        "planned": planned,
+        "oldest_candidate": describe_candidate(oldest),
+        "newest_candidate": describe_candidate(newest),
+        "plan_location": None,
+    }
+
+
+def _write_plan(settings: PurgeSettings, plan: dict[str, Any], spill: _Spill) -> None:
+    """Write the plan to its store once, when there is one and the plan fits in it.
+
+    Sets ``plan_location`` and ``plan_id``; a plan not written leaves later legs to list
+    again from where they stop (the fallback).
+    """
+    store = settings.plan_store
+    if store is None:
+        return
+    if store.max_candidates is not None and spill.count > store.max_candidates:
+        log.warning(
+            "The plan has %d candidates, more than %s can hold (%d): not written; resumed "
+            "legs list the window again from where they stop. Give a plan_path to keep it.",
+            spill.count,
+            store.location,
+            store.max_candidates,
+        )
+        return
+    plan["plan_id"] = new_plan_id()
+    plan["plan_location"] = store.location
+    header = {
+        **plan,
+        "version": PLAN_VERSION,
+        "reference": as_utc(settings.reference).isoformat(),
+        "policy": settings.policy_description(),
+        "created_at": datetime.now(timezone.utc).isoformat(),
+    }
+    store.write(header, spill)
+    log.info("Plan of %d candidates written to %s", spill.count, store.location)
+
+
+def _report_only_manifest(
+    plan: dict[str, Any], spill: _Spill, settings: PurgeSettings, leg: int
+) -> dict[str, Any]:
+    planned = plan["planned"]
+    sample = [rid for rid, _ in itertools.islice(spill, min(planned, settings.manifest_ids))]
+    return {
+        **plan,
+        "backlog": plan["candidates"] - planned,
+        "deleted": 0,
+        "already_gone": 0,
+        "failed": 0,
+        "would_delete_ids": sample,
+        "ids_truncated": planned > len(sample),
+        "legs": leg,
+    }
+
+
+# ---------------------------------------------------------------- applying a plan
+
+
+def _apply(
+    client: PostHogClient, settings: PurgeSettings, cutoff: datetime, leg: int
+) -> JobOutcome:
+    """The first leg of a run that applies a reviewed plan: only its ids, each checked again.
+
+    The cutoff is the plan's (or the run's own, when earlier); the playlists protected are
+    the plan's and the run's together.
+    """
+    store = settings.apply_plan
+    assert store is not None
+    if settings.report_only:
+        raise PostHogConfigError("apply_plan applies a plan: use it with report_only=False")
+    header = store.read_header()
+    cutoff = min(cutoff, as_utc(datetime.fromisoformat(header["cutoff"])))
+    check_deletion_cap(header["candidates"], settings.max_deletions, "the plan to apply")
+    planned = header["candidates"]
+    if settings.max_deletions_per_run is not None:
+        planned = min(planned, settings.max_deletions_per_run)
+    plan = {
+        key: header.get(key)
+        for key in ("older_than_days", "listed", "kept", "kept_total", "candidates", "plan_id")
+    }
+    plan.update(
+        exceeds_max_deletions=False,
+        report_only=False,
+        cutoff=cutoff.isoformat(),
+        planned=planned,
+        oldest_candidate=header.get("oldest_candidate"),
+        newest_candidate=header.get("newest_candidate"),
+        plan_location=store.location,
+        applied_plan=store.location,
+        plan_policy=header.get("policy"),
+    )
+    log.info(
+        "Applying the plan at %s (made %s): %d candidates, %d this run, cutoff %s",
+        store.location,
+        header.get("created_at"),
+        header["candidates"],
+        planned,
+        plan["cutoff"],
+    )
+    recheck = _recheck_for_leg(client, settings, cutoff, plan)
+    plan["protected_playlists"] = recheck.protection.names
+    ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
+    cursor = PlanCursor(store.read_candidates(0))
+    source = itertools.islice(cursor, planned)
+    return _delete(client, settings, cutoff, plan, ledger, source, leg, recheck, cursor)
+
+
+def _protection_settings(settings: PurgeSettings, plan: Mapping[str, Any]) -> PurgeSettings:
+    """The settings whose playlists are protected: the run's, plus the applied plan's."""
+    policy = plan.get("plan_policy") or {}
+    names = list(dict.fromkeys([*settings.keep_playlists, *policy.get("keep_playlists", [])]))
+    return replace(
+        settings,
+        keep_playlists=names,
+        keep_pinned=settings.keep_pinned or bool(policy.get("keep_pinned")),
+        keep_shared=settings.keep_shared or bool(policy.get("keep_shared")),
+    )
+
+
+def _recheck_for_leg(
+    client: PostHogClient, settings: PurgeSettings, cutoff: datetime, plan: Mapping[str, Any]
+) -> Recheck:
+    """Read the protected playlists again for this leg, and the policy to check each id with."""
+    protecting = _protection_settings(settings, plan)
+    with client.sleeping_through_waits(up_to=PLANNING_MAX_WAIT):
+        protection = load_protection(client, protecting.keep_playlists, protecting.keep_pinned)
+    policy = RetentionPolicy(cutoff, protection.ids, protecting.keep_shared)
+    return Recheck(policy, protection, lookups=True)
+
+
+# ---------------------------------------------------------------- checking again
+
+
+#: Why a planned recording is kept when checked again just before it is deleted.
+CHANGED_REASONS = {
+    KeepReason.PROTECTED_PLAYLIST: "now_protected",
+    KeepReason.ONGOING: "now_ongoing",
+    KeepReason.NEWER_THAN_CUTOFF: "now_newer_than_cutoff",
+    KeepReason.NO_START_TIME: "now_no_start_time",
+    KeepReason.SHARED: "now_shared",
+}
+
+
+@dataclass
+class Recheck:
+    """The policy checked again just before each planned recording is deleted.
+
+    Free checks first: the protected playlists as read in this leg, and the planned start
+    time against the cutoff. Then, where the existence check before a group reads them
+    anyway (bulk deletes refused), the recording's current fields: start time, ongoing,
+    protection. With ``lookups`` (a plan made in an earlier leg or run), what needs a request
+    per recording is asked again: its sharing (``keep_shared``) and the protected collections
+    that cannot be read whole.
+
+    :param policy: the rule, with the cutoff and this leg's protected ids.
+    :param protection: the protected playlists as read in this leg.
+    :param lookups: ask PostHog again about each recording where the rule needs it.
+    """
+
+    policy: RetentionPolicy
+    protection: Protection
+    lookups: bool
+
+    def split(
+        self, client: PostHogClient, group: Sequence[Candidate], ledger: DeletionLedger
+    ) -> tuple[list[str], DeleteResult]:
+        """The ids of ``group`` to send, and what was decided without sending (the kept ones
+        are counted in ``ledger``; every id is unsent when a lookup had to wait)."""
+        kept: dict[str, str] = {}
+        try:
+            for rid, start in group:
+                reason = self._planned(rid, start) or self._looked_up(client, rid)
+                if reason is not None:
+                    kept[rid] = reason
+        except PostHogBudgetWait as wait:
+            return [], DeleteResult(
+                unsent=[rid for rid, _ in group], wait_seconds=wait.wait_seconds
+            )
+        for reason in kept.values():
+            ledger.keep(reason)
+        return [rid for rid, _ in group if rid not in kept], DeleteResult(kept=kept)
+
+    def current(self, recording: Recording) -> str | None:
+        """The check on a recording's current fields (the client calls it; no request)."""
+        decision = self.policy.decide(recording, shared=False)
+        return (
+            None if decision.delete or decision.reason is None else CHANGED_REASONS[decision.reason]
+        )
+
+    def _planned(self, rid: str, start: str) -> str | None:
+        if rid in self.policy.protected_ids:
+            return CHANGED_REASONS[KeepReason.PROTECTED_PLAYLIST]
+        if as_utc(datetime.fromisoformat(start)) >= self.policy.cutoff:
+            return CHANGED_REASONS[KeepReason.NEWER_THAN_CUTOFF]
+        return None
+
+    def _looked_up(self, client: PostHogClient, rid: str) -> str | None:
+        if not self.lookups:
+            return None
+        if self.policy.keep_shared and client.get_sharing(rid).enabled is not False:
+            return CHANGED_REASONS[KeepReason.SHARED]
+        if self.protection.holds_by_lookup(client, rid):
+            return CHANGED_REASONS[KeepReason.PROTECTED_PLAYLIST]
+        return None
+
+
+class PlanCursor:
+    """Candidates read from a plan, counting how many were taken (where a leg stopped).
+
+    :param candidates: the plan's candidates from ``position`` on.
+    :param position: how many of the plan's candidates came before them.
+    """
+
+    def __init__(self, candidates: Iterable[Candidate], position: int = 0) -> None:
+        self._candidates = iter(candidates)
+        self.position = position
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return self
+
+    def __next__(self) -> Candidate:
+        candidate = next(self._candidates)
+        self.position += 1
+        return candidate
+
+
+# ---------------------------------------------------------------- resuming
 
 
 def _resume(
@@ -496,13 +757,10 @@ def _resume(
     leg: int,
 ) -> JobOutcome:
     plan: dict[str, Any] = state["plan"]
+    cutoff = min(cutoff, as_utc(datetime.fromisoformat(plan["cutoff"])))
     ledger = DeletionLedger.from_state(state["ledger"])
     pending: list[Candidate] = [(rid, start) for rid, start in state.get("pending", [])]
-    # Deleted and already-gone recordings are not listed again; failed ones and the pending
-    # ones (deleted below, before the listing resumes) are skipped.
-    skip = {rid for rid, _ in pending} | set(ledger.failed_ids)
-    resume_from = state.get("resume_from")
-    remaining = plan["planned"] - ledger.settled
+    remaining = max(0, plan["planned"] - ledger.settled)
     log.info(
         "Resuming the purge (leg %d): %d of %d planned deletions settled, %d to go",
         leg,
@@ -510,27 +768,67 @@ def _resume(
         plan["planned"],
         remaining,
     )
+    if plan.get("plan_location") is None:
+        return _resume_by_listing(client, settings, cutoff, state, leg, ledger, pending)
+    store = _plan_store_of(settings, plan)
+    recheck = _recheck_for_leg(client, settings, cutoff, plan)
+    cursor = PlanCursor(store.read_candidates(int(state["position"])), int(state["position"]))
+    source = itertools.islice(itertools.chain(pending, cursor), remaining)
+    return _delete(client, settings, cutoff, plan, ledger, source, leg, recheck, cursor)
+
+
+def _plan_store_of(settings: PurgeSettings, plan: Mapping[str, Any]) -> PlanStore:
+    """The store holding the run's plan (the same one its first leg wrote or applied)."""
+    for store in (settings.apply_plan, settings.plan_store):
+        if store is not None and store.location == plan["plan_location"]:
+            if store.read_header().get("plan_id") != plan.get("plan_id"):
+                raise PostHogConfigError(
+                    f"the plan at {store.location} is not the one this run started with (it "
+                    "was written again since): nothing more was deleted; rerun the task"
+                )
+            return store
+    raise PostHogConfigError(
+        f"this run's plan is at {plan['plan_location']}, which the task no longer gives: "
+        "nothing more was deleted; rerun the task"
+    )
+
+
+def _resume_by_listing(
+    client: PostHogClient,
+    settings: PurgeSettings,
+    cutoff: datetime,
+    state: dict[str, Any],
+    leg: int,
+    ledger: DeletionLedger,
+    pending: list[Candidate],
+) -> JobOutcome:
+    """The fallback, for a plan that was not written: the pending ids, then the window
+    listed again from where they end."""
+    plan: dict[str, Any] = state["plan"]
+    # Deleted and already-gone recordings are not listed again; failed ones and the pending
+    # ones (deleted below, before the listing resumes) are skipped.
+    skip = {rid for rid, _ in pending} | set(ledger.failed_ids)
+    resume_from = state.get("resume_from")
+    lister = _Lister(client, settings, cutoff)
 
     def more() -> Iterator[Candidate]:
         if resume_from is None:
             return
-        lister = _Lister(client, settings, cutoff)
         start = datetime.fromisoformat(resume_from)
         for candidate in lister.candidates(None, start):
             if candidate[0] not in skip:
                 yield candidate
 
-    source = itertools.islice(itertools.chain(pending, more()), max(0, remaining))
-    return _delete(
-        client,
-        settings,
-        cutoff,
-        plan,
-        ledger,
-        source,
-        leg,
-        resume_from,
-    )
+    remaining = max(0, plan["planned"] - ledger.settled)
+    source = itertools.islice(itertools.chain(pending, more()), remaining)
+    policy = RetentionPolicy(cutoff, frozenset(), settings.keep_shared)
+    # The listing decides with this leg's protection; the pending ids are checked by their
+    # current fields (with single deletes) and their start time.
+    recheck = Recheck(policy, lister.protection, lookups=False)
+    return _delete(client, settings, cutoff, plan, ledger, source, leg, recheck, None, resume_from)
+
+
+# ---------------------------------------------------------------- deleting
 
 
 def _delete(
@@ -541,6 +839,8 @@ def _delete(
     ledger: DeletionLedger,
     source: Iterator[Candidate],
     leg: int,
+    recheck: Recheck,
+    cursor: PlanCursor | None = None,
     resume_from: str | None = None,
 ) -> JobOutcome:
     window_start = purge_query(settings, cutoff).date_from
@@ -549,16 +849,21 @@ def _delete(
         group, listing_wait = _next_group(source)
         if group:
             resume_from = group[-1][1]
-            ids = [rid for rid, _ in group]
+            ids, decided = recheck.split(client, group, ledger)
             passed = archive.archive_first(client, settings.archive_gate, ids, settings.record)
+            not_archived = len(ids) - len(passed.verified) - len(passed.waiting)
+            if not_archived:  # kept, and settled: a later leg must not take more instead
+                ledger.keep("not_archived", not_archived)
             result = delete_group(
                 client,
                 passed.verified,
                 ledger=ledger,
                 record=settings.record,
                 date_from=window_start,
+                keep=recheck.current,
             )
             passed.settle(result)
+            result.absorb(decided)
             progress.update(ledger)
             unsent = result.unsent
             wait = result.wait_seconds
@@ -566,15 +871,13 @@ def _delete(
             unsent, wait = [], None
         if unsent or listing_wait is not None:
             wait = max(wait or 0.0, listing_wait or 0.0)
-            state = _pause_state(
-                plan,
-                ledger,
-                group,
-                unsent,
-                source,
-                leg,
-                None if listing_wait is None else resume_from,
-            )
+            unsent_set = set(unsent)
+            held = [candidate for candidate in group if candidate[0] in unsent_set]
+            if cursor is not None:
+                state = _plan_pause_state(plan, ledger, held, cursor, leg)
+            else:
+                stopped_at = None if listing_wait is None else resume_from
+                state = _pause_state(plan, ledger, group, held, source, leg, stopped_at)
             log.info(
                 "The key's budget allows the next request in %.0f s: pausing after %d of %d "
                 "planned deletions",
@@ -585,13 +888,17 @@ def _delete(
             return JobOutcome({"paused": True}, wait, state)
         if len(group) < GROUP_SIZE:
             break
-    manifest = {
+    return JobOutcome(_final_manifest(plan, ledger, leg))
+
+
+def _final_manifest(plan: dict[str, Any], ledger: DeletionLedger, leg: int) -> dict[str, Any]:
+    return {
         **plan,
         **ledger.summary(),
+        "changed_since_plan": {"gone_already": ledger.already_gone, **ledger.kept},
         "backlog": plan["candidates"] - plan["planned"],
         "legs": leg,
     }
-    return JobOutcome(manifest)
 
 
 def _next_group(source: Iterator[Candidate]) -> tuple[list[Candidate], float | None]:
@@ -607,22 +914,40 @@ def _next_group(source: Iterator[Candidate]) -> tuple[list[Candidate], float | N
     return group, None
 
 
+def _plan_pause_state(
+    plan: dict[str, Any],
+    ledger: DeletionLedger,
+    held: list[Candidate],
+    cursor: PlanCursor,
+    leg: int,
+) -> dict[str, Any]:
+    """The state to carry on from with a written plan: the ids held back, and how far into
+    the plan the next leg reads on."""
+    return {
+        "leg": leg,
+        "plan": plan,
+        "ledger": ledger.to_state(),
+        "pending": [list(candidate) for candidate in held],
+        "position": cursor.position,
+    }
+
+
 def _pause_state(
     plan: dict[str, Any],
     ledger: DeletionLedger,
     group: list[Candidate],
-    unsent: Iterable[str],
+    held: list[Candidate],
     source: Iterator[Candidate],
     leg: int,
     listing_stopped_at: str | None,
 ) -> dict[str, Any]:
-    """The state to carry on from: the next ids to delete, and where listing resumes.
+    """The state to carry on from without a written plan: the next ids to delete, and where
+    listing resumes.
 
     ``listing_stopped_at`` is the start time of the last candidate seen when the listing
     itself stopped for the budget: the listing then resumes there.
     """
-    unsent_set = set(unsent)
-    pending = [candidate for candidate in group if candidate[0] in unsent_set]
+    pending = list(held)
     resume_at = listing_stopped_at
     if resume_at is None:
         try:

@@ -22,7 +22,8 @@ from airflow_provider_posthog_recordings.jobs.arguments import (
     as_int,
     as_optional_int,
 )
-from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord
+from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, safe_file_name
+from airflow_provider_posthog_recordings.jobs.purge_plan import FolderPlanStore, XComPlanStore
 from airflow_provider_posthog_recordings.operators.base import run_reference_time
 from airflow_provider_posthog_recordings.operators.budgeted import (
     PostHogBudgetedOperator,
@@ -31,6 +32,10 @@ from airflow_provider_posthog_recordings.operators.budgeted import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+#: The folder under ``deletion_record_path`` where plans go when no ``plan_path`` is given.
+PLANS_FOLDER = "_plans"
 
 
 class PostHogDeletionOperator(PostHogBudgetedOperator):
@@ -67,13 +72,17 @@ class PostHogDeletionOperator(PostHogBudgetedOperator):
     def _record(self, context: Context, cutoff: str | None, policy: dict[str, Any]) -> Any:
         if not self.deletion_record_path:
             return None
-        run_id = str(context.get("run_id") or "manual")
+        run_id = _run_id(context)
         return DeletionRecord(
             folder=object_storage_path(str(self.deletion_record_path)),
             run_id=run_id,
             cutoff=cutoff,
             policy=policy,
         )
+
+
+def _run_id(context: Context) -> str:
+    return str(context.get("run_id") or "manual")
 
 
 class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
@@ -100,6 +109,19 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             recordings whose archive was verified; a recording that could not be archived is
             kept and counted (``archive_failed``) (templated; None: no archive). See
             :mod:`..jobs.archive`.
+        plan_path: a folder (local or object storage, through ``ObjectStoragePath``) where the
+            run writes its plan once, under the run's id: the candidates, oldest first, with
+            the cutoff, the policy and the counts (templated). Default: ``_plans`` under
+            ``deletion_record_path`` when that is given; without either, the task's own XCom
+            ``purge_plan`` holds plans up to 20,000 candidates. Every later leg of a deferred
+            run reads the plan from where it stopped instead of listing again (a plan too
+            large for XCom is not written: later legs list again from where they stopped).
+        apply_plan: the ``plan_location`` of a report-only run's manifest (a folder, or
+            ``xcom:<task_id>/purge_plan`` for a plan in another task's XCom) to apply: only
+            its ids are deleted, never new ones, each checked again against the policy just
+            before (before the plan's cutoff, not protected, not ongoing); the manifest's
+            ``changed_since_plan`` counts what changed in between (templated; None: plan
+            now; empty fails the task rather than planning afresh).
         report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
             posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
@@ -110,9 +132,14 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         ``report_only``; with ``archive_path`` also ``archive_path`` (each recording's
         archive is ``<archive_path>/<id>``), ``archived``, ``already_archived``,
         ``archive_failed``, ``archive_gone``, ``archived_ids``, ``archive_failed_ids``.
+        ``report_only``, ``plan_location``, ``oldest_candidate``, ``newest_candidate``,
+        ``protected_playlists``, ``changed_since_plan`` (``gone_already``, ``now_protected``,
+        ``now_ongoing``, ...).
     """
 
     template_fields: Sequence[str] = (
+        "plan_path",
+        "apply_plan",
         "older_than_days",
         "report_only",
         "max_deletions",
@@ -139,10 +166,14 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         keep_shared: bool | str = False,
         query: RecordingsQuery | Mapping[str, Any] | str | None = None,
         archive_path: str | None = None,
+        plan_path: str | None = None,
+        apply_plan: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.archive_path = archive_path
+        self.plan_path = plan_path
+        self.apply_plan = apply_plan
         self.older_than_days = older_than_days
         self.max_deletions_per_run = max_deletions_per_run
         self.keep_playlists = keep_playlists
@@ -168,11 +199,42 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             query=RecordingsQuery.parse(self.query),
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
+        settings.plan_store = self._plan_store(context)
+        if self.apply_plan is not None:
+            settings.apply_plan = self._plan_to_apply(context, str(self.apply_plan).strip())
         if not settings.report_only:  # the job sets the record's cutoff
             settings.record = self._record(context, None, settings.policy_description())
         if self.archive_path:
             settings.archive_path = object_storage_path(str(self.archive_path))
         return settings
+
+    def _plan_store(self, context: Context) -> FolderPlanStore | XComPlanStore | None:
+        """Where this run's plan goes: ``plan_path``, ``deletion_record_path``, or XCom."""
+        root = self.plan_path
+        if not root and self.deletion_record_path:
+            root = f"{str(self.deletion_record_path).rstrip('/')}/{PLANS_FOLDER}"
+        ti = context.get("ti")
+        if root:
+            name = safe_file_name(_run_id(context))
+            map_index = getattr(ti, "map_index", -1)
+            if isinstance(map_index, int) and map_index >= 0:
+                name += f"-map{map_index}"  # mapped tasks of one run: a plan each
+            return FolderPlanStore(object_storage_path(str(root)) / name)
+        if all(hasattr(ti, name) for name in ("task_id", "xcom_push", "xcom_pull")):
+            return XComPlanStore(ti)
+        return None
+
+    def _plan_to_apply(self, context: Context, location: str) -> FolderPlanStore | XComPlanStore:
+        """The plan ``apply_plan`` names: a folder, or another task's XCom (``xcom:...``)."""
+        if location in ("", "None"):
+            # Never plan afresh instead: what runs here must be what was approved.
+            raise PostHogError(
+                "apply_plan is empty: the plan to apply was not written (a report-only run "
+                "over 20,000 candidates without plan_path leaves none). Nothing was deleted"
+            )
+        ti = context.get("ti")
+        in_xcom = XComPlanStore.at(ti, location) if ti is not None else None
+        return in_xcom or FolderPlanStore(object_storage_path(location))
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
         settings = self.settings(context, state)

@@ -17,6 +17,7 @@ from typing import Any
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.jobs import archive, purge
 from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
+from airflow_provider_posthog_recordings.jobs.purge_plan import FolderPlanStore
 from benchmarks.long_run import SimulatedClock
 from tests.helpers import check_archive
 
@@ -118,3 +119,46 @@ def test_archive_then_purge_deletes_only_verified_archives(
     assert {line["recording_id"] for line in record} == deleted
     for line in record:
         assert line["archive"] == str(archive.recording_folder(root, line["recording_id"]))
+
+
+def test_a_per_run_budget_counts_recordings_kept_for_their_archive(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    """With ``max_deletions_per_run``, a recording kept because its archive failed settles
+    one of the run's places: resumed legs take no candidate beyond the oldest N."""
+    clock = SimulatedClock(START)
+    server = emulator_factory(
+        profile="cloud",
+        snapshot_plan="enterprise",
+        monotonic=clock.monotonic,
+        clock=clock.now,
+        synthetic_playlists=True,
+        playlist_items_paginated=False,
+    )
+    ids = server.seed_recordings(N, days=60, seed=77, end=START - timedelta(days=32))
+    must_fail, _ = _plant_faults(server, ids)
+    per_run = 120
+    by_age = sorted(ids, key=lambda rid: (server.recording(rid)["start_time"], rid))
+    oldest = set(by_age[:per_run])
+    assert oldest & must_fail  # some of this run's places go to recordings kept
+    state: dict[str, Any] | None = None
+    for _ in range(50):
+        settings = purge.PurgeSettings(
+            older_than_days=30,
+            reference=START,
+            max_deletions=None,
+            max_deletions_per_run=per_run,
+            archive_path=tmp_path / "archive",
+            plan_store=FolderPlanStore(tmp_path / "plan"),  # later legs read the whole plan
+        )
+        client = _client(server, clock)
+        outcome = purge.run(client, settings, state)
+        client.close()
+        if not outcome.paused:
+            break
+        state = json.loads(json.dumps(outcome.state))
+        clock.advance(outcome.wait_seconds or 0.0)
+    manifest = outcome.manifest
+    assert manifest["legs"] > 1
+    assert server.deleted_ids == oldest - must_fail
+    assert manifest["deleted"] + manifest["archive_failed"] == per_run

@@ -76,6 +76,18 @@ class BulkActions:
         with self._lock:
             self._refused.update(names)
 
+    def accepted_names(self) -> list[str]:
+        """The actions accepted so far (carried across a deferral)."""
+        with self._lock:
+            return sorted(self._accepted)
+
+    def remember_accepted(self, names: list[str]) -> None:
+        """Take over what an earlier client learnt the server accepts: a resumed task does not
+        send its first bulk call alone, nor check existence before it (a later refusal is
+        still handled as a refusal)."""
+        with self._lock:
+            self._accepted.update(names)
+
     def attempt(
         self, name: str, path: str, ids: list[str], extra: dict[str, Any] | None = None
     ) -> BulkAttempt:

@@ -40,7 +40,7 @@ from airflow_provider_posthog_recordings.client.http.batching import chunked, ma
 from airflow_provider_posthog_recordings.client.http.paths import safe_id
 from airflow_provider_posthog_recordings.client.http.retry_policy import RETRYABLE_STATUSES
 from airflow_provider_posthog_recordings.client.http.transport import Transport
-from airflow_provider_posthog_recordings.client.models import DeleteResult
+from airflow_provider_posthog_recordings.client.models import DeleteResult, Recording
 from airflow_provider_posthog_recordings.client.query import encode_date, widest_window_start
 from airflow_provider_posthog_recordings.client.resources.bulk import BulkActions
 from airflow_provider_posthog_recordings.client.resources.recordings import (
@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 BULK_DELETE_CAP = 100
 LEGACY_BULK_DELETE_CAP = 20
 BULK_DELETE = "recordings.bulk_delete"
+
+#: Given a recording's current fields just before it is deleted: a reason to keep it, or None.
+KeepCheck = Callable[[Recording], str | None]
 
 SKIPPED = "PostHog skipped it (not found in the window from date_from, or not permitted)"
 NOT_DELETED = "PostHog found it but could not delete it"
@@ -134,6 +137,7 @@ class RecordingDeletion:
         *,
         date_from: datetime | date | str | None = None,
         on_progress: Callable[[DeleteResult], None] | None = None,
+        keep: KeepCheck | None = None,
     ) -> DeleteResult:
         """Delete recordings permanently, settling each id (see the module docstring).
 
@@ -141,6 +145,10 @@ class RecordingDeletion:
         :param date_from: start of the window ``bulk_delete`` looks the ids up in (the purge
             sends its own window's start); default: PostHog's longest retention ago.
         :param on_progress: called with the running total after each group of 500 ids.
+        :param keep: called with each recording's current fields where the existence check
+            before a group reads them (free: that request is sent anyway); a reason it returns
+            keeps the recording (``DeleteResult.kept``). Once the server has accepted
+            ``bulk_delete`` there is no such check and ``keep`` is not called.
 
         :return: A :class:`DeleteResult`: deleted, already gone and failed ids; when the budget
             stopped it, ``unsent`` ids of the last group (later ids were not read) and
@@ -151,19 +159,21 @@ class RecordingDeletion:
         window_start = encode_date(date_from) if date_from is not None else widest_window_start()
         total = DeleteResult()
         for group in chunked(dict.fromkeys(recording_ids), EXISTENCE_BATCH):
-            total.absorb(self._delete_group([safe_id(rid) for rid in group], window_start))
+            total.absorb(self._delete_group([safe_id(rid) for rid in group], window_start, keep))
             if on_progress is not None:
                 on_progress(total)
             if total.unsent:
                 break
         return total
 
-    def _delete_group(self, group: list[str], window_start: str) -> DeleteResult:
+    def _delete_group(
+        self, group: list[str], window_start: str, keep: KeepCheck | None = None
+    ) -> DeleteResult:
         if self._bulk_delete_accepted():
             # bulk_delete's own answer says what it skipped; skips are settled by looking.
             pending, result = list(group), DeleteResult()
         else:
-            pending, result = self._split_by_existence(group)
+            pending, result = self._split_by_existence(group, keep)
         tried_bulk = False
         # Every round settles ids, or learns that bulk is refused or takes fewer ids: a
         # round more than that is a bug, and fails rather than loops.
@@ -179,7 +189,7 @@ class RecordingDeletion:
                 if tried_bulk:
                     # The check above came before the refused bulk call: look again, since
                     # a single DELETE answers 204 whether or not the recording still exists.
-                    pending, checked = self._split_by_existence(pending)
+                    pending, checked = self._split_by_existence(pending, keep)
                     result.absorb(checked)
                     if checked.unsent:
                         return result
@@ -204,15 +214,24 @@ class RecordingDeletion:
                 return result
         return result
 
-    def _split_by_existence(self, ids: list[str]) -> tuple[list[str], DeleteResult]:
-        """The ids that exist now, and a result holding the others as already gone (or every
-        id as unsent, when the budget allows no look now)."""
+    def _split_by_existence(
+        self, ids: list[str], keep: KeepCheck | None = None
+    ) -> tuple[list[str], DeleteResult]:
+        """The ids that exist now (and that ``keep`` lets go), and a result holding the others
+        as already gone or kept (or every id as unsent, when the budget allows no look now)."""
         try:
-            existing = self.recordings.existing_recording_ids(ids)
+            existing = self.recordings.existing_recordings(ids)
         except PostHogBudgetWait as wait:
             return [], DeleteResult(unsent=list(ids), wait_seconds=wait.wait_seconds)
         gone = [rid for rid in ids if rid not in existing]
-        return [rid for rid in ids if rid in existing], DeleteResult(already_gone=gone)
+        kept: dict[str, str] = {}
+        if keep is not None:
+            for rid, recording in existing.items():
+                reason = keep(recording)
+                if reason is not None:
+                    kept[rid] = reason
+        still = [rid for rid in ids if rid in existing and rid not in kept]
+        return still, DeleteResult(already_gone=gone, kept=kept)
 
     def _bulk_delete_accepted(self) -> bool:
         return self.bulk.known(BULK_DELETE) and not self.bulk.refused(BULK_DELETE)

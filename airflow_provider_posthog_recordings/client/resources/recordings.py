@@ -91,10 +91,20 @@ class Recordings:
         The window reaches back past PostHog's longest retention: older servers apply it to
         ``session_ids`` too, and without it they would only look at the last three days.
         """
-        found: set[str] = set()
+        return set(self.existing_recordings(recording_ids))
+
+    def existing_recordings(self, recording_ids: Iterable[str]) -> dict[str, Recording]:
+        """The recordings among these ids that exist now, with their current fields (one list
+        request per 500 ids, any age; see :meth:`existing_recording_ids`).
+
+        :param recording_ids: the ids to look up.
+        :return: id -> the recording as PostHog lists it now.
+        """
+        found: dict[str, Recording] = {}
         for batch in chunked(list(dict.fromkeys(recording_ids)), EXISTENCE_BATCH):
             query = RecordingsQuery(session_ids=batch, date_from=widest_window_start())
-            found.update(rec.id for rec in self.iter_recordings(query, page_size=len(batch)))
+            for rec in self.iter_recordings(query, page_size=len(batch)):
+                found[rec.id] = rec
         return found
 
     def mark_viewed(self, recording_ids: Iterable[str]) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 import random
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,6 +28,16 @@ EXPECTED_TASKS = {
     "posthog_gdpr_erasure": {"erase_recordings", "report"},
     "posthog_archive_then_purge": {"archive_then_purge", "report"},
 }
+try:  # Airflow 3.1+: the approval DAG exists; on Airflow 2 its file defines no DAG
+    from airflow.providers.standard.operators.hitl import ApprovalOperator  # noqa: F401
+
+    HAS_APPROVAL = True
+except ImportError:
+    HAS_APPROVAL = False
+APPROVAL_DAG = "posthog_purge_with_approval"
+APPROVAL_TASKS = {"plan_purge", "approve_purge", "apply_plan"}
+if HAS_APPROVAL:
+    EXPECTED_TASKS[APPROVAL_DAG] = APPROVAL_TASKS
 #: The cron expression of each scheduled DAG (the erasure DAG is triggered by hand).
 DAILY = {
     "posthog_retention_policy": "0 0 * * *",
@@ -54,7 +65,8 @@ def test_every_example_dag_imports_without_errors(dagbag: Any) -> None:
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == set(EXPECTED_TASKS)
     files = {path.name for path in EXAMPLE_DAGS.glob("*.py")}
-    assert files == {f"{dag_id}.py" for dag_id in EXPECTED_TASKS}
+    assert files == {f"{dag_id}.py" for dag_id in {*EXPECTED_TASKS, APPROVAL_DAG}}
+    assert (APPROVAL_DAG in dagbag.dag_ids) == HAS_APPROVAL  # skipped cleanly on Airflow 2
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_TASKS))
@@ -255,9 +267,12 @@ def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
             manifests.append(manifest)
     uninterrupted, deferred = manifests
     assert uninterrupted["legs"] == 1 and deferred["legs"] > 1
+    # Each run wrote its plan to the task's XCom (no plan path here), with an id of its own.
+    assert {m["plan_location"] for m in manifests} == {"xcom:purge_old_recordings/purge_plan"}
+    assert uninterrupted["plan_id"] != deferred["plan_id"]
     for manifest in manifests:
-        manifest.pop("legs")
-        manifest.pop("requests")
+        for key in ("legs", "requests", "plan_id"):
+            manifest.pop(key)
     assert deferred == uninterrupted
 
 
@@ -325,3 +340,131 @@ def test_archive_then_purge_dag_deletes_only_what_it_archived(
         for rid in ids[1:]:
             events = read_archive(tmp_path, rid)["events"]
             assert events == [json.loads(line) for line in emulator.snapshot_lines(rid)]
+
+
+class _PlanTaskXCom:
+    """The ``ti`` a template sees, pulling the plan task's manifest."""
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        self.manifest = manifest
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
+        assert (task_ids, key) == ("plan_purge", "return_value")
+        return self.manifest
+
+
+@pytest.mark.skipif(not HAS_APPROVAL, reason="human-in-the-loop operators need Airflow 3.1+")
+def test_approval_dag_shows_the_plan_then_applies_it(
+    dagbag: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The three tasks as the DAG wires them: the plan task's manifest is what the approver
+    reads (counts, oldest and newest, protected playlists, where the plan is), and the apply
+    task deletes the plan's ids, not the recording that appeared during the review."""
+    dag = dagbag.dags[APPROVAL_DAG]
+    assert [t.task_id for t in dag.get_task("approve_purge").upstream_list] == ["plan_purge"]
+    assert [t.task_id for t in dag.get_task("apply_plan").upstream_list] == ["approve_purge"]
+    assert {dag.get_task(t).pool for t in ("plan_purge", "apply_plan")} == {"posthog_api"}
+    assert {name: dag.params[name] for name in ("keep_playlists", "plan_path")} == {
+        "keep_playlists": None,
+        "plan_path": None,
+    }
+    now = datetime.now(timezone.utc)
+    with PostHogEmulator(rate_limits=False, clock=lambda: now) as emulator:
+        give_to_airflow(emulator, monkeypatch)
+        emulator.seed_recordings(60, days=60, seed=21, end=now)
+        emulator.create_playlist("Legal hold", pinned=True, recording_ids=[])
+        params = {"older_than_days": 30, "keep_playlists": None, "max_deletions": 1000}
+        context: dict[str, Any] = {
+            "params": {**params, "plan_path": str(tmp_path)},
+            "run_id": "manual__approval",
+            "data_interval_end": now,
+        }
+        # Copies, as a worker runs them: the DAG's own tasks stay unused for the DAG runs.
+        plan_task = dag.get_task("plan_purge").prepare_for_execution()
+        plan_task.render_template_fields(context)
+        manifest = plan_task.execute(context)
+        assert emulator.deleted_ids == set() and manifest["candidates"] > 10
+        context["ti"] = _PlanTaskXCom(manifest)
+        approve = dag.get_task("approve_purge").prepare_for_execution()
+        body = approve.render_template(approve.body, context)
+        subject = approve.render_template(approve.subject, context)
+        assert f"Delete {manifest['candidates']} PostHog recordings?" == subject
+        for shown in (
+            manifest["oldest_candidate"]["recording_id"],
+            manifest["newest_candidate"]["recording_id"],
+            manifest["plan_location"],
+            "Legal hold",
+            manifest["cutoff"],
+        ):
+            assert shown in body
+        newcomer = emulator.add_recording(start_time=now - timedelta(days=40))["id"]
+        apply_task = dag.get_task("apply_plan").prepare_for_execution()
+        apply_task.render_template_fields(context)
+        applied = apply_task.execute(context)
+        assert applied["deleted"] == manifest["candidates"] == len(emulator.deleted_ids)
+        assert newcomer in emulator.recording_ids()
+
+
+class _Approver:
+    """A person answering the approval in the UI: approves the first open request it finds
+    (Airflow's ``hitl_detail`` table) and keeps the subject and body it was shown."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        """What the UI's response does (the HITL REST API's update): record the answer, then
+        hand it to the parked task, which dag.test() then runs again."""
+        from airflow.models.hitl import HITLDetail
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+
+        parked = (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
+        while not self.stop.wait(0.5):
+            with create_session() as session:
+                for detail in session.query(HITLDetail).filter(HITLDetail.responded_at.is_(None)):
+                    ti = detail.task_instance
+                    if ti is None or ti.state not in parked:
+                        continue
+                    self.shown.append((detail.subject, detail.body or ""))
+                    detail.chosen_options = ["Approve"]
+                    detail.responded_by = {"id": "reviewer", "name": "reviewer"}
+                    detail.responded_at = datetime.now(timezone.utc)
+                    detail.params_input = {}
+                    event = TriggerEvent(detail.as_resume_event_payload())
+                    handle_event_submit(event, task_instance=ti, session=session)
+            if self.shown:
+                return
+
+
+@pytest.mark.dagrun
+@pytest.mark.skipif(not HAS_APPROVAL, reason="human-in-the-loop operators need Airflow 3.1+")
+def test_approval_dag_runs_plan_approve_apply(
+    dagbag: Any, posthog_for_dags: PostHogEmulator, tmp_path: Any
+) -> None:
+    emulator = posthog_for_dags
+    ids = emulator.seed_recordings(80, days=60, seed=23)
+    hold = set(sorted(ids)[:5])
+    emulator.create_playlist("Legal hold", pinned=True, recording_ids=sorted(hold))
+    approver = _Approver()
+    approver.thread.start()
+    try:
+        run = dagbag.dags[APPROVAL_DAG].test(run_conf={"plan_path": str(tmp_path)})
+    finally:
+        approver.stop.set()
+        approver.thread.join(timeout=10)
+    assert str(run.state) == "success", _task_states(run)
+    assert len(approver.shown) == 1
+    subject, body = approver.shown[0]
+    deleted = emulator.deleted_ids
+    assert subject == f"Delete {len(deleted)} PostHog recordings?" and len(deleted) > 10
+    assert "Legal hold" in body and str(tmp_path) in body
+    assert not hold & deleted
+    plan_files = list(tmp_path.glob("*/candidates.jsonl"))
+    assert len(plan_files) == 1
+    planned = {json.loads(line)["recording_id"] for line in plan_files[0].read_text().splitlines()}
+    assert planned == deleted
