@@ -56,38 +56,40 @@ from airflow_provider_posthog_recordings.client.resources.snapshots import (
 class PostHogClient:
     """Client of one PostHog project's session recordings and playlists.
 
-    Args:
-        host: the API host, e.g. ``https://us.posthog.com`` or ``https://eu.posthog.com``.
-        api_key: a personal API key (``phx_...``); sent only to ``host``.
-        project_id: the project's numeric id.
-        timeout: seconds to connect and to read, as requests takes them.
-        max_retries: retries after a 5xx, a dropped connection or a timeout.
-        max_throttle_retries: retries after a 429 (PostHog's waits can be long; these are
-            counted apart so that throttling does not eat the error budget).
-        page_size: page size for recordings lists (the list endpoint is limited per request,
-            so larger pages cost less).
-        playlist_page_size: page size for playlist lists (PostHog allows at most 500).
-        requests_per_minute: the key's budget per minute (PostHog: 240); None for none.
-        requests_per_hour: the key's budget per hour (PostHog: 1,200, shared by recordings
-            and playlists); None for none.
-        list_requests_per_minute, list_requests_per_hour: the recordings-list budget of the
-            project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400); None
-            when unknown (429s are then handled as they come).
-        snapshot_requests_per_minute, snapshot_requests_per_hour: the snapshots budget of the
-            project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400), on top
-            of the key's; None when unknown.
-        concurrency: parallel requests for one-at-a-time fallbacks (deletes, views, playlist
-            items); the budget still governs the rate.
-        allow_insecure_http: allow ``http://`` to a host that is not loopback.
-        backoff_base, backoff_cap: exponential backoff parameters in seconds.
-        max_budget_wait: the longest wait for the key's budget (or a 429) the client sleeps
-            through; a longer one raises
-            :class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait` so that a
-            deferrable task can give up its worker slot. None: always wait.
-        sleep: the sleep function for waits (default: ``backoff.sleep``).
-        clock: a monotonic clock for the budgets; given, the client keeps budgets of its own
-            on that clock instead of the process-wide ones (simulations, tests).
-        session: a requests session to use (default: a new one).
+    :param host: the API host, e.g. ``https://us.posthog.com`` or ``https://eu.posthog.com``.
+    :param api_key: a personal API key (``phx_...``); sent only to ``host``.
+    :param project_id: the project's numeric id.
+    :param timeout: seconds to connect and to read, as requests takes them.
+    :param max_retries: retries after a 5xx, a dropped connection or a timeout.
+    :param max_throttle_retries: retries after a 429 (PostHog's waits can be long; these are
+        counted apart so that throttling does not eat the error budget).
+    :param page_size: page size for recordings lists (the list endpoint is limited per request,
+        so larger pages cost less).
+    :param playlist_page_size: page size for playlist lists (PostHog allows at most 500).
+    :param requests_per_minute: the key's budget per minute (PostHog: 240); None for none.
+    :param requests_per_hour: the key's budget per hour (PostHog: 1,200, shared by recordings
+        and playlists); None for none.
+    :param list_requests_per_minute: the recordings-list budget of the
+        project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400); None
+        when unknown (429s are then handled as they come).
+    :param list_requests_per_hour: see ``list_requests_per_minute``.
+    :param snapshot_requests_per_minute: the snapshots budget of the
+        project's plan (free 12 and 60, paid 60 and 300, enterprise 100 and 400), on top
+        of the key's; None when unknown.
+    :param snapshot_requests_per_hour: see ``snapshot_requests_per_minute``.
+    :param concurrency: parallel requests for one-at-a-time fallbacks (deletes, views, playlist
+        items); the budget still governs the rate.
+    :param allow_insecure_http: allow ``http://`` to a host that is not loopback.
+    :param backoff_base: exponential backoff parameters in seconds.
+    :param backoff_cap: see ``backoff_base``.
+    :param max_budget_wait: the longest wait for the key's budget (or a 429) the client sleeps
+        through; a longer one raises
+        :class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait` so that a
+        deferrable task can give up its worker slot. None: always wait.
+    :param sleep: the sleep function for waits (default: ``backoff.sleep``).
+    :param clock: a monotonic clock for the budgets; given, the client keeps budgets of its own
+        on that clock instead of the process-wide ones (simulations, tests).
+    :param session: a requests session to use (default: a new one).
     """
 
     def __init__(
@@ -274,8 +276,7 @@ class PostHogClient:
     def check_access(self) -> str:
         """Make one cheap authenticated call; return a description of what was reached.
 
-        Raises:
-            PostHogError: with a message that says what to fix.
+        :raises PostHogError: with a message that says what to fix.
         """
         answer = self._probe()
         if not isinstance(answer.body, dict) or "results" not in answer.body:

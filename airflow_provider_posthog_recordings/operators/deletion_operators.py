@@ -93,40 +93,38 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
     explicit window ending at the cutoff, oldest first, and each recording's ``start_time`` is
     checked again before it is deleted. See :mod:`..jobs.purge` for every rule.
 
-    Args:
-        older_than_days: the retention period in days, at least 1 (templated).
-        max_deletions: the typo guard: when more recordings match the policy than this, fail
-            before deleting anything (templated; None: no cap).
-        max_deletions_per_run: the per-run budget: delete at most this many, oldest first;
-            the manifest's ``backlog`` is left for later runs (templated; None: all).
-        keep_playlists: names or short ids of playlists whose recordings are kept
-            (templated). An unknown name fails the task.
-        keep_pinned: keep the recordings of every pinned playlist (templated).
-        keep_shared: keep publicly shared recordings (one extra request per candidate).
-        query: extra filters narrowing what is purged (templated).
-        archive_path: archive each candidate first to this folder (local, or object storage
-            such as ``s3://bucket/posthog`` through ``ObjectStoragePath``) and delete only the
-            recordings whose archive was verified; a recording that could not be archived is
-            kept and counted (``archive_failed``) (templated; None: no archive). See
-            :mod:`..jobs.archive`.
-        plan_path: a folder (local or object storage, through ``ObjectStoragePath``) where the
-            run writes its plan once, under the run's id: the candidates, oldest first, with
-            the cutoff, the policy and the counts (templated). Default: ``_plans`` under
-            ``deletion_record_path`` when that is given; without either, the task's own XCom
-            ``purge_plan`` holds plans up to 20,000 candidates. Every later leg of a deferred
-            run reads the plan from where it stopped instead of listing again (a plan too
-            large for XCom is not written: later legs list again from where they stopped).
-        apply_plan: the ``plan_location`` of a report-only run's manifest (a folder, or
-            ``xcom:<task_id>/purge_plan`` for a plan in another task's XCom) to apply: only
-            its ids are deleted, never new ones, each checked again against the policy just
-            before (before the plan's cutoff, not protected, not ongoing); the manifest's
-            ``changed_since_plan`` counts what changed in between (templated; None: plan
-            now; empty fails the task rather than planning afresh).
+    :param older_than_days: the retention period in days, at least 1 (templated).
+    :param max_deletions: the typo guard: when more recordings match the policy than this, fail
+        before deleting anything (templated; None: no cap).
+    :param max_deletions_per_run: the per-run budget: delete at most this many, oldest first;
+        the manifest's ``backlog`` is left for later runs (templated; None: all).
+    :param keep_playlists: names or short ids of playlists whose recordings are kept
+        (templated). An unknown name fails the task.
+    :param keep_pinned: keep the recordings of every pinned playlist (templated).
+    :param keep_shared: keep publicly shared recordings (one extra request per candidate).
+    :param query: extra filters narrowing what is purged (templated).
+    :param archive_path: archive each candidate first to this folder (local, or object storage
+        such as ``s3://bucket/posthog`` through ``ObjectStoragePath``) and delete only the
+        recordings whose archive was verified; a recording that could not be archived is
+        kept and counted (``archive_failed``) (templated; None: no archive). See
+        :mod:`..jobs.archive`.
+    :param plan_path: a folder (local or object storage, through ``ObjectStoragePath``) where the
+        run writes its plan once, under the run's id: the candidates, oldest first, with
+        the cutoff, the policy and the counts (templated). Default: ``_plans`` under
+        ``deletion_record_path`` when that is given; without either, the task's own XCom
+        ``purge_plan`` holds plans up to 20,000 candidates. Every later leg of a deferred
+        run reads the plan from where it stopped instead of listing again (a plan too
+        large for XCom is not written: later legs list again from where they stopped).
+    :param apply_plan: the ``plan_location`` of a report-only run's manifest (a folder, or
+        ``xcom:<task_id>/purge_plan`` for a plan in another task's XCom) to apply: only
+        its ids are deleted, never new ones, each checked again against the policy just
+        before (before the plan's cutoff, not protected, not ongoing); the manifest's
+        ``changed_since_plan`` counts what changed in between (templated; None: plan
+        now; empty fails the task rather than planning afresh).
         report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
-            posthog_conn_id: see :class:`PostHogDeletionOperator`.
+        posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
-    Returns:
-        A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
+    :return: A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,
         ``deleted_ids`` (capped; ``ids_truncated``), ``failed_ids``, ``requests``, ``legs``,
         ``report_only``; with ``archive_path`` also ``archive_path`` (each recording's
@@ -275,14 +273,12 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
     recordings over a window reaching back past PostHog's longest retention (5 years),
     deletes them, and lists again to confirm none is left. See :mod:`..jobs.erasure`.
 
-    Args:
-        recording_ids: ids to delete (templated).
-        distinct_ids: delete every recording of these distinct ids (templated).
+    :param recording_ids: ids to delete (templated).
+    :param distinct_ids: delete every recording of these distinct ids (templated).
         report_only, max_deletions, deletion_record_path, deferrable, max_wait_in_worker,
-            manifest_ids, posthog_conn_id: see :class:`PostHogDeletionOperator`.
+        manifest_ids, posthog_conn_id: see :class:`PostHogDeletionOperator`.
 
-    Returns:
-        A manifest: ``requested``, ``deleted``, ``already_gone``, ``failed``, ``remaining``
+    :return: A manifest: ``requested``, ``deleted``, ``already_gone``, ``failed``, ``remaining``
         (erasure only), ``deleted_ids`` (capped), ``legs`` and ``report_only``.
     """
 
