@@ -50,7 +50,8 @@ def report(modules: dict[str, Counter[str]]) -> tuple[str, float]:
             if status not in KILLED
         )
         name = module.removeprefix(PACKAGE)
-        rows.append(f"{name:<28} {killed:>4}/{total:<4} {100 * killed / total:5.1f}%  {rest}")
+        line = f"{name:<28} {killed:>4}/{total:<4} {100 * killed / total:5.1f}%  {rest}"
+        rows.append(line.rstrip())
     killed, total = score(overall)
     percent = 100 * killed / total if total else 0.0
     rows.append(f"{'overall':<28} {killed:>4}/{total:<4} {percent:5.1f}%")
