@@ -117,7 +117,7 @@ mutation: install
 		$(BIN)/python -m pip install $(PIP_FLAGS) "mutmut>=3.3,<4"
 	rm -rf mutants
 	$(BIN)/mutmut run
-	@echo "Surviving mutants (mutmut show <name> shows one):"
+	@echo "Mutants not killed by a failing test (mutmut show <name> shows one):"
 	@$(BIN)/mutmut results
 	@$(BIN)/mutmut results --all true | $(BIN)/python scripts/mutation_score.py --min 90
 
