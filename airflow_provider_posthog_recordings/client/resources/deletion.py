@@ -38,7 +38,6 @@ from airflow_provider_posthog_recordings.client.errors import (
 )
 from airflow_provider_posthog_recordings.client.http.batching import chunked, map_concurrently
 from airflow_provider_posthog_recordings.client.http.paths import safe_id
-from airflow_provider_posthog_recordings.client.http.retry_policy import RETRYABLE_STATUSES
 from airflow_provider_posthog_recordings.client.http.transport import Transport
 from airflow_provider_posthog_recordings.client.models import DeleteResult, Recording
 from airflow_provider_posthog_recordings.client.query import encode_date, widest_window_start
@@ -281,12 +280,11 @@ class RecordingDeletion:
     def _delete_one(self, recording_id: str) -> DeleteResult:
         path = f"session_recordings/{recording_id}/"
         try:
+            # A 500 is returned (accepted statuses come before retried ones), not retried.
             answer = self.transport.send(
-                "DELETE",
+                "DELETE",  # pragma: no mutate (requests sends the method upper-cased)
                 path,
-                rules=self.transport.rules(
-                    retry_statuses=RETRYABLE_STATUSES - {500}, accept={404, 500}
-                ),
+                rules=self.transport.rules(accept={404, 500}),
             )
         except PostHogBudgetWait as wait:
             return DeleteResult(unsent=[recording_id], wait_seconds=wait.wait_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,88 @@ def test_progress_logs_about_every_tenth(caplog: Any) -> None:
         progress.update(ledger)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Deleted")]
     assert len(lines) == 10 and lines[-1].startswith("Deleted 100/100")
+
+
+def test_progress_logs_at_each_tenth_and_at_the_end(caplog: Any) -> None:
+    caplog.set_level(logging.INFO)
+    progress = Progress(total=25)  # a tenth is 2 recordings
+    ledger = DeletionLedger()
+    for _ in range(25):
+        ledger.add(result(deleted=["x"]))
+        progress.update(ledger)
+    done = [int(r.getMessage().split()[1].split("/")[0]) for r in caplog.records]
+    assert done == [*range(2, 25, 2), 25]
+
+
+def test_progress_of_a_few_logs_each_and_a_resumed_one_counts_from_where_it_was(
+    caplog: Any,
+) -> None:
+    caplog.set_level(logging.INFO)
+    small, ledger = Progress(total=3), DeletionLedger()
+    for _ in range(3):
+        ledger.add(result(deleted=["x"]))
+        small.update(ledger)
+    resumed, again = Progress(total=100, done=50), DeletionLedger(deleted=50)
+    for _ in range(10):
+        again.add(result(deleted=["x"]))
+        resumed.update(again)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "Deleted 1/3 (0 already gone, 0 failed)",
+        "Deleted 2/3 (0 already gone, 0 failed)",
+        "Deleted 3/3 (0 already gone, 0 failed)",
+        "Deleted 60/100 (0 already gone, 0 failed)",
+    ]
+
+
+def test_the_record_s_parts_are_named_in_order_under_a_new_folder(tmp_path: Path) -> None:
+    root = tmp_path / "records" / "posthog"  # not there yet: made with its parents
+    record = DeletionRecord(folder=root, run_id="scheduled__1", cutoff=None, policy={})
+    for group in range(12):
+        record.write(result(deleted=[f"r{group:02d}"]))
+    record.leg = 1
+    record.write(result(deleted=["r12"]))
+    names = sorted(path.name for path in (root / "scheduled__1").iterdir())
+    assert names == [
+        *(f"part-{record.started}-0000-{n:06d}.jsonl" for n in range(1, 13)),
+        f"part-{record.started}-0001-000013.jsonl",
+    ]
+    lines = read_deletion_record(root, "scheduled__1")
+    assert [line["recording_id"] for line in lines] == [f"r{n:02d}" for n in range(13)]
+
+
+def test_each_line_has_an_aware_batch_time_and_json_able_policy(tmp_path: Path) -> None:
+    since = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    record = DeletionRecord(
+        folder=tmp_path,
+        run_id="r",
+        cutoff=None,
+        policy={"since": since, "day": date(2026, 1, 2), "folder": Path("/data/x")},
+    )
+    before = datetime.now(timezone.utc)
+    record.write(result(deleted=["a"]))
+    [line] = read_deletion_record(tmp_path, "r")
+    assert line["policy"] == {
+        "since": "2026-01-02T03:04:05+00:00",
+        "day": "2026-01-02",
+        "folder": "/data/x",
+    }
+    written = datetime.fromisoformat(line["batch_time"])
+    assert written.utcoffset() == timedelta(0)
+    assert before <= written <= datetime.now(timezone.utc)
+
+
+def test_archived_recordings_name_their_archive_once(tmp_path: Path) -> None:
+    record = DeletionRecord(
+        folder=tmp_path, run_id="r", cutoff="C", policy={}, archives={"a": "s3://b/a/"}
+    )
+    record.write(result(deleted=["a", "b"]))
+    lines = read_deletion_record(tmp_path, "r")
+    assert [line.get("archive") for line in lines] == ["s3://b/a/", None]
+    assert record.archives == {}  # written: not carried into later parts
+
+
+def test_a_run_id_with_nothing_safe_in_it_still_gets_a_folder(tmp_path: Path) -> None:
+    record = DeletionRecord(folder=tmp_path, run_id="", cutoff=None, policy={})
+    record.write(result(deleted=["a"]))
+    assert [path.name for path in tmp_path.iterdir()] == ["run"]

@@ -100,7 +100,7 @@ def test_the_widest_window_reaches_past_five_years_with_leap_days() -> None:
 
 
 def test_policy_needs_an_aware_cutoff() -> None:
-    with pytest.raises(PostHogConfigError, match="the cutoff must be timezone-aware"):
+    with pytest.raises(PostHogConfigError, match=r"^the cutoff must be timezone-aware$"):
         RetentionPolicy(cutoff=datetime(2024, 5, 1))
 
 

@@ -281,3 +281,107 @@ def test_a_new_budget_replays_what_an_earlier_process_sent() -> None:
     # A budget that has its own history keeps it.
     second.replay([1.0] * 50)
     assert len(second.recent_ages()) <= 3
+
+
+# ------------------------------------------------------------------ edges found by mutation
+
+
+def test_wait_needed_is_zero_while_slots_are_free_and_reserves_nothing() -> None:
+    fake = FakeTime(1000.0)
+    budget = make(1, fake)
+    assert budget.wait_needed() == 0.0
+    assert budget.wait_needed() == 0.0
+    assert budget.acquire() == 0.0
+    assert budget.wait_needed() == pytest.approx(SPAN)
+    fake.now += 20.0
+    assert budget.wait_needed() == pytest.approx(SPAN - 20.0)
+
+
+def test_a_wait_of_exactly_max_wait_is_accepted() -> None:
+    fake = FakeTime(0.0)
+    budget = make(1, fake)
+    budget.acquire()
+    assert budget.acquire(max_wait=SPAN) == SPAN
+
+
+def test_a_long_wait_is_logged_with_the_budget(caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(None, 1, clock=fake.clock, sleep=fake.sleep)
+    budget.acquire()
+    with caplog.at_level("INFO", logger="airflow_provider_posthog_recordings"):
+        budget.acquire()
+    assert [record.getMessage() for record in caplog.records] == [
+        "Waiting 3600 s for the PostHog key's request budget (1/hour)"
+    ]
+
+
+@pytest.mark.parametrize(("pause", "logged"), [(59.0, False), (60.0, True)])
+def test_waits_from_a_minute_on_are_logged(
+    caplog: pytest.LogCaptureFixture, pause: float, logged: bool
+) -> None:
+    fake = FakeTime(0.0)
+    budget = make(None, fake)
+    budget.pause(pause)
+    with caplog.at_level("INFO", logger="airflow_provider_posthog_recordings"):
+        assert budget.acquire() == pause
+    messages = [record.getMessage() for record in caplog.records]
+    expected = [
+        f"Waiting {pause:.0f} s for the PostHog key's request budget (no client-side limit)"
+    ]
+    assert messages == (expected if logged else [])
+
+
+def test_recent_ages_are_the_longest_window_s_requests_in_milliseconds() -> None:
+    fake = FakeTime(1000.0)
+    budget = KeyBudget(10, 3, clock=fake.clock, sleep=fake.sleep)
+    budget.acquire()  # at 1000
+    fake.now = 1000.25
+    budget.acquire()
+    fake.now = 1012.3456789
+    assert budget.recent_ages() == [12.346, 12.096]
+    fake.now = 1000.0 + HOUR_SECONDS  # the first is exactly an hour old: out of the window
+    assert budget.recent_ages() == [HOUR_SECONDS - 0.25]
+
+
+def test_an_unlimited_budget_has_no_history() -> None:
+    fake = FakeTime()
+    budget = make(None, fake)
+    budget.acquire()
+    assert budget.recent_ages() == []
+    assert budget.describe() == "no client-side limit"
+
+
+def test_replay_takes_ages_in_any_order() -> None:
+    fake = FakeTime(5000.0)
+    budget = make(3, fake)
+    budget.replay([10.0, 50.0, 30.0])
+    # The oldest of the three went 50 s ago: the next slot is when it is a window old.
+    assert budget.acquire() == pytest.approx(SPAN - 50.0)
+
+
+def test_replay_of_more_ages_than_the_budget_keeps_the_newest() -> None:
+    fake = FakeTime(5000.0)
+    budget = make(2, fake)
+    budget.replay([5.0, 59.0, 1.0, 40.0])
+    assert budget.acquire() == pytest.approx(SPAN - 5.0)
+
+
+def test_replay_of_recent_requests_under_the_budget_does_not_wait() -> None:
+    fake = FakeTime(5000.0)
+    budget = make(240, fake)
+    budget.replay([])  # a first leg that sent nothing
+    assert budget.acquire() == 0.0
+    other = make(240, FakeTime(5000.0))
+    other.replay([5.0, 2.0])
+    assert other.acquire() == 0.0
+    assert other.recent_ages() == [5.0, 2.0, 0.0]
+
+
+def test_shared_budget_keeps_both_limits() -> None:
+    scope = f"test-{uuid.uuid4()}"
+    both = shared_budget(scope, "key", 240, 1200)
+    assert (both.per_minute, both.per_hour) == (240, 1200)
+    assert shared_budget(scope, "key", 240, 1200) is both
+    minute_only = shared_budget(scope, "key", 240)
+    assert minute_only is not both and minute_only.per_hour is None
+    assert shared_budget(scope, "key", 240, 0) is minute_only  # 0 is no limit, as None

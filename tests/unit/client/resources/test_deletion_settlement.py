@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -50,10 +51,15 @@ def test_silent_skips_are_settled_by_looking() -> None:
     assert result.deleted_count == 3
 
 
-def test_gone_before_the_call_cannot_count_as_deleted() -> None:
+def test_gone_before_the_call_cannot_count_as_deleted(caplog: pytest.LogCaptureFixture) -> None:
     # The server deleted 2; 3 are gone: one of them was deleted by someone else in between.
     body = {"deleted_count": 2, "failed_ids": []}
-    result = settle_bulk_delete(BATCH, body, after_ambiguous=False, look=looker({"d"}, []))
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_posthog_recordings"):
+        result = settle_bulk_delete(BATCH, body, after_ambiguous=False, look=looker({"d"}, []))
+    assert [record.getMessage() for record in caplog.records] == [
+        "PostHog deleted 2 of 3 recordings that are gone: someone else deleted the others in "
+        "the same instant; counted as already gone"
+    ]
     assert result.deleted == []
     assert result.unattributed == ["a", "b", "c"]
     assert (result.deleted_count, result.already_gone_count) == (2, 1)
@@ -61,10 +67,12 @@ def test_gone_before_the_call_cannot_count_as_deleted() -> None:
 
 
 def test_legacy_answer_without_failed_ids() -> None:
+    calls: list[list[str]] = []
     everything = settle_bulk_delete(
-        BATCH, {"deleted_count": 4}, after_ambiguous=False, look=looker(set(), [])
+        BATCH, {"deleted_count": 4}, after_ambiguous=False, look=looker(set(), calls)
     )
     assert everything.deleted == BATCH
+    assert calls == []  # every id counted: nothing to look at
     partial = settle_bulk_delete(
         BATCH, {"deleted_count": 3}, after_ambiguous=False, look=looker({"b"}, [])
     )
@@ -82,3 +90,23 @@ def test_a_body_that_is_not_an_object_is_settled_by_looking() -> None:
     result = settle_bulk_delete(BATCH, "oops", after_ambiguous=False, look=looker({"a"}, []))
     assert result.unattributed == ["b", "c", "d"] and result.unattributed_deleted == 0
     assert result.already_gone_count == 3
+
+
+def test_a_legacy_full_count_after_a_lost_attempt_is_looked_at() -> None:
+    # The retry's count may include ids the lost first attempt already took, or not: look.
+    calls: list[list[str]] = []
+    result = settle_bulk_delete(
+        BATCH, {"deleted_count": 4}, after_ambiguous=True, look=looker({"a"}, calls)
+    )
+    assert calls == [BATCH]
+    assert result.deleted == ["b", "c", "d"] and result.failed == {"a": SKIPPED}
+
+
+def test_failed_ids_among_silent_skips_keep_their_reason() -> None:
+    # Not every id accounted for (2 deleted + 1 failed of 4): the whole batch is looked at.
+    calls: list[list[str]] = []
+    body = {"deleted_count": 2, "failed_ids": ["c"]}
+    result = settle_bulk_delete(BATCH, body, after_ambiguous=False, look=looker({"c", "d"}, calls))
+    assert calls == [BATCH]
+    assert result.deleted == ["a", "b"]
+    assert result.failed == {"c": NOT_DELETED, "d": SKIPPED}
