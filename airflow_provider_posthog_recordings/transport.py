@@ -205,23 +205,41 @@ class Transport:
         faults = throttles = 0
         ambiguous = False
         while True:
-            self._acquire(listing, self._max_wait(ambiguous))
-            with self._count_lock:
-                self.request_count += 1
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-                body, is_json = _parse_body(response)
-            except requests.exceptions.RequestException as exc:
-                attempt = Attempt(None, exception=type(exc).__name__, faults=faults)
+            # One request at a time while the key's history is unknown (see key_budget).
+            with self.budget.turn() as turn:
+                self._acquire(listing, self._max_wait(ambiguous))
+                with self._count_lock:
+                    self.request_count += 1
+                started = time.monotonic()
+                response: requests.Response | None = None
+                try:
+                    got = self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json_body,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                    )
+                    body, is_json = _parse_body(got)
+                except requests.exceptions.RequestException as exc:
+                    attempt = Attempt(None, exception=type(exc).__name__, faults=faults)
+                else:
+                    response = got
+                    turn.status = got.status_code
+                    attempt = Attempt(
+                        got.status_code,
+                        body_is_json=is_json,
+                        faults=faults,
+                        throttles=throttles,
+                    )
                 verdict = decide(attempt, rules)
+                if verdict.action is Action.THROTTLED and response is not None:
+                    self.throttled_count += 1
+                    throttles += 1
+                    # Before the turn ends: the next request already waits for it.
+                    wait = self._throttle_wait(response.headers, body, throttles)
+            if response is None:
                 ambiguous = ambiguous or verdict.ambiguous
                 if verdict.action is Action.FAIL:
                     raise PostHogConnectionError(
@@ -235,17 +253,10 @@ class Transport:
             log.debug(
                 "PostHog %s %s -> %s in %.3fs", method, path, status, time.monotonic() - started
             )
-            verdict = decide(
-                Attempt(status, body_is_json=is_json, faults=faults, throttles=throttles), rules
-            )
             if verdict.action is Action.RETURN:
                 return Answer(status, body, ambiguous)
             if verdict.action is Action.THROTTLED:
-                self.throttled_count += 1
-                throttles += 1
-                self._wait_for_throttle(
-                    method, path, response.headers, body, throttles, self._max_wait(ambiguous)
-                )
+                self._after_throttle(method, path, wait, throttles, self._max_wait(ambiguous))
                 continue
             if verdict.action is Action.RETRY:
                 ambiguous = True
@@ -291,15 +302,8 @@ class Transport:
             )
         return self.error(status, method, path, body)
 
-    def _wait_for_throttle(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str],
-        body: Any,
-        throttles: int,
-        max_wait: float | None,
-    ) -> None:
+    def _throttle_wait(self, headers: Mapping[str, str], body: Any, throttles: int) -> float:
+        """How long a 429 says to wait; the key's budget holds every request back that long."""
         wait = backoff.throttle_wait(
             headers,
             body,
@@ -308,8 +312,22 @@ class Transport:
             cap=max(self.backoff_cap, 3700.0),
             now_epoch=self._clock(),
         )
-        # The pause holds back every thread using this key; the retry waits in acquire().
-        self.budget.pause(wait)
+        self.budget.throttled(wait)
+        return wait
+
+    def _after_throttle(
+        self, method: str, path: str, wait: float, throttles: int, max_wait: float | None
+    ) -> None:
+        """Log a 429; raise :class:`PostHogBudgetWait` when its wait is longer than allowed
+        (the caller defers instead: no 'waiting' line then). The retry waits in acquire()."""
+        if max_wait is not None and wait > max_wait:
+            log.info(
+                "PostHog %s %s was throttled (429): the key's budget is back in %.0f s",
+                method,
+                path,
+                wait,
+            )
+            raise PostHogBudgetWait(wait)
         log.warning(
             "PostHog %s %s was throttled (429); waiting %.1f s (retry %d/%d)",
             method,
@@ -318,8 +336,6 @@ class Transport:
             throttles,
             self.max_throttle_retries,
         )
-        if max_wait is not None and wait > max_wait:
-            raise PostHogBudgetWait(wait)
 
     def _backoff(self, method: str, path: str, reason: str, attempt: int) -> None:
         wait = backoff.exponential_backoff(

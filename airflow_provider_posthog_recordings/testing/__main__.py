@@ -60,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--list-rate-limit-per-hour", type=int, default=None, help="list requests/hour per key"
     )
     parser.add_argument(
+        "--window-scale",
+        type=float,
+        default=1.0,
+        help="every budget window lasts this many times as long (0.1: a minute of 6 s)",
+    )
+    parser.add_argument(
+        "--admin",
+        action="store_true",
+        help="serve the admin routes under /_emulator/ (add, delete, list; no key needed)",
+    )
+    parser.add_argument(
         "--no-rate-limits",
         dest="rate_limits",
         action="store_false",
@@ -116,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit_per_hour=args.rate_limit_per_hour,
         list_rate_limit_per_minute=args.list_rate_limit,
         list_rate_limit_per_hour=args.list_rate_limit_per_hour,
+        window_scale=args.window_scale,
+        admin=args.admin,
         project_timezone=args.timezone,
         playlist_items_max_rows=args.playlist_items_max_rows,
         offset_only=args.offset_only,

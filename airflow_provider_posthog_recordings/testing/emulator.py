@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .admin import admin_handler
 from .api_sharing import save_sharing, token_valid
 from .core import EmulatorCore
 from .observation import ObservationAndFaults
@@ -77,7 +78,12 @@ class PostHogEmulator(ObservationAndFaults):
     (off unless given; PostHog's plans: :data:`LIST_PLAN_LIMITS`). 0 turns one off;
     ``rate_limits=False`` turns every budget off. ``monotonic`` is the clock of every
     budget (default :func:`time.monotonic`); ``clock`` returns the aware UTC "now" of
-    the data; ``latency`` adds seconds to every answer.
+    the data; ``latency`` adds seconds to every answer. ``window_scale`` stretches or
+    shrinks every budget's window (0.1: PostHog's minute lasts 6 s), for real-time tests of
+    processes that wait for the budget.
+
+    ``admin=True`` serves the admin routes of :mod:`.admin` under ``/_emulator/`` (without a
+    key): what a test in another process needs to add, delete and look.
     """
 
     def __init__(
@@ -105,6 +111,8 @@ class PostHogEmulator(ObservationAndFaults):
         list_rate_limit_per_hour: int | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] | None = None,
+        window_scale: float = 1.0,
+        admin: bool = False,
     ) -> None:
         if bulk_mode is not None and bulk_mode not in BULK_MODES:
             raise ValueError(f"bulk_mode must be one of {BULK_MODES}")
@@ -135,6 +143,7 @@ class PostHogEmulator(ObservationAndFaults):
             list_per_minute=list_rate_limit_per_minute,
             list_per_hour=list_rate_limit_per_hour,
             time_fn=monotonic or time.monotonic,
+            window_scale=window_scale,
         )
         self._core = EmulatorCore(
             config=config,
@@ -143,6 +152,8 @@ class PostHogEmulator(ObservationAndFaults):
             latency=latency,
             budgets=budgets if rate_limits else KeyBudgets([]),
         )
+        if admin:
+            self._core.admin = admin_handler(self)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None

@@ -87,13 +87,21 @@ def build_budgets(
     list_per_minute: int | None,
     list_per_hour: int | None,
     time_fn: Callable[[], float],
+    window_scale: float = 1.0,
 ) -> KeyBudgets:
-    """The budgets whose limit is set (None or 0 means no such budget)."""
+    """The budgets whose limit is set (None or 0 means no such budget).
+
+    ``window_scale`` stretches or shrinks every window (0.1: a "minute" of 6 s), for tests
+    of processes that must wait for the budget in real time.
+    """
+    if window_scale <= 0:
+        raise ValueError("window_scale must be positive")
+    minute, hour = MINUTE * window_scale, HOUR * window_scale
     specs = [
-        ("minute", per_minute, MINUTE, False),
-        ("hour", per_hour, HOUR, False),
-        ("list_minute", list_per_minute, MINUTE, True),
-        ("list_hour", list_per_hour, HOUR, True),
+        ("minute", per_minute, minute, False),
+        ("hour", per_hour, hour, False),
+        ("list_minute", list_per_minute, minute, True),
+        ("list_hour", list_per_hour, hour, True),
     ]
     return KeyBudgets(
         [
