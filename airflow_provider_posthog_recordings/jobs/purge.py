@@ -480,10 +480,6 @@ def run(
             return _plan_and_delete(client, settings, cutoff, leg)
         except PostHogBudgetWait as wait:
             # While planning (nothing deleted in this leg): plan again after the wait.
-            log.info(
-                "The key's budget is spent while listing; planning again in %.0f s",
-                wait.wait_seconds,
-            )
             return JobOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
 
     outcome, requests = run_leg(client, state, one_leg)
@@ -686,14 +682,9 @@ def _delete(
                 leg,
                 None if listing_wait is None else resume_from,
             )
-            log.info(
-                "The key's budget allows the next request in %.0f s: pausing after %d of %d "
-                "planned deletions",
-                wait,
-                ledger.settled,
-                plan["planned"],
+            return JobOutcome(
+                {"paused": True}, wait, state, settled=ledger.settled, planned=plan["planned"]
             )
-            return JobOutcome({"paused": True}, wait, state)
         if len(group) < GROUP_SIZE:
             break
     manifest = {

@@ -20,7 +20,10 @@ from airflow_provider_posthog_recordings.errors import TRANSIENT_ERRORS, PostHog
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
 from airflow_provider_posthog_recordings.query import RecordingsQuery, query_as_dict
-from airflow_provider_posthog_recordings.triggers.recordings_trigger import PostHogRecordingsTrigger
+from airflow_provider_posthog_recordings.triggers.recordings_trigger import (
+    PostHogRecordingsTrigger,
+    timeout_message,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -107,10 +110,14 @@ class PostHogRecordingsSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke once; if not done, wait in the worker or defer to the triggerer."""
-        if not self.deferrable:
-            return super().execute(context)
         timeout = self.timeout
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout:
+                message = timeout_message(seconds, self.min_count, self.query)
+                raise AirflowSensorTimeout(f"Waiting for PostHog recordings {message}") from None
         end_time = time.time() + seconds
         first = self.poke(context)
         if first.is_done:
@@ -125,6 +132,7 @@ class PostHogRecordingsSensor(BaseSensorOperator):
                 max_ids=check.max_ids,
                 poll_interval=float(self.poke_interval),
                 end_time=end_time,
+                timeout=seconds,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=seconds),
