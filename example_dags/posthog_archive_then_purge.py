@@ -1,38 +1,14 @@
 """
 ### PostHog archive, then purge
 
-Every day, copy the PostHog session recordings older than `older_than_days` days to your own
-storage, check each copy, and only then delete them from PostHog: "30 days in PostHog, a year
-in our bucket". A recording whose copy could not be made or verified is **kept** in PostHog
-and counted (`archive_failed` in the manifest); the next run tries it again.
+Every day, copies the recordings older than `older_than_days` days to `archive_path`
+(raw snapshots, metadata and a File playback file, each verified), then deletes from PostHog
+only the recordings whose copy was verified; the others are kept and counted, and the next
+run tries them again. **Report only by default.**
 
-Each recording's archive is the folder `<archive_path>/<recording id>/`:
-
-* `snapshots.jsonl`: the recording's snapshots exactly as PostHog served them (lossless);
-* `metadata.json`: person, start and end, expiry, the sources PostHog listed;
-* `playback.json`: open it in PostHog under **Replay -> File playback** (needs the
-  `RECORDINGS_FILE_EXPORT` feature of paid plans); mobile recordings have none (flagged);
-* `manifest.json`: line and window counts, sha256 and size of each file, written last.
-
-Read one back in Python with
-`airflow_provider_posthog_recordings.jobs.archive.read_archive(path, recording_id)`.
-
-**Budget.** Reading snapshots has its own budget per plan, on top of the key's 240 requests
-a minute and 1,200 an hour: free 12 a minute and 60 an hour, paid 60 and 300, enterprise 100
-and 400. A recording costs about 1 + ceil(blocks / 21) snapshots requests (2 or 3 for most),
-so a free plan archives about 20 to 30 recordings an hour. Set the connection extras
-`snapshot_requests_per_minute` and `snapshot_requests_per_hour` to your plan's, and keep
-`max_deletions_per_run` within what a day can archive. The task is deferrable.
-
-**Params**
-
-| param | default | meaning |
-|---|---|---|
-| `older_than_days` | 30 | the retention period in PostHog, in days |
-| `archive_path` | `/tmp/posthog-archive` | where archives go: local or `s3://bucket/prefix` |
-| `report_only` | `true` | only report what would be archived and deleted |
-| `max_deletions_per_run` | 200 | at most this many archived and deleted a run, oldest first |
-| `deletion_record_path` | `""` | folder for the record of deleted ids (empty: none) |
+Connection `posthog_default` (set its snapshots budget extras to your plan's); the task runs
+in pool `posthog_api` and defers while the budget refills. Details: the README's *Archiving
+recordings before a purge*.
 """
 
 from __future__ import annotations
@@ -56,16 +32,38 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     params={
-        "older_than_days": Param(30, type="integer", minimum=1, description="Days in PostHog"),
-        "archive_path": Param(
-            "/tmp/posthog-archive", type="string", description="Where archives go (or s3://...)"
+        "older_than_days": Param(
+            30,
+            type="integer",
+            minimum=1,
+            title="Older than (days)",
+            description="Archive, then delete, recordings older than this many days.",
         ),
-        "report_only": Param(True, type="boolean", description="Report only, change nothing"),
+        "archive_path": Param(
+            "/tmp/posthog-archive",
+            type="string",
+            minLength=1,
+            title="Archive folder",
+            description="Local folder or s3://bucket/prefix where the archives go.",
+        ),
+        "report_only": Param(
+            True,
+            type="boolean",
+            title="Report only",
+            description="Report what would be archived and deleted; change nothing.",
+        ),
         "max_deletions_per_run": Param(
-            200, type="integer", minimum=0, description="Archived and deleted at most per run"
+            200,
+            type="integer",
+            minimum=0,
+            title="Recordings per run",
+            description="At most this many archived and deleted a run, oldest first.",
         ),
         "deletion_record_path": Param(
-            "", type="string", description="Folder for the record of deleted ids (empty: none)"
+            None,
+            type=["null", "string"],
+            title="Deletion record folder",
+            description="Local or s3://... folder for the record of deleted ids (empty: none).",
         ),
     },
     tags=["posthog", "retention", "archive"],

@@ -1,21 +1,12 @@
 """
-### PostHog daily triage of sessions with console errors
+### PostHog daily triage
 
-Every day at 06:00 UTC, for the day that just ended (the run's data interval):
+Waits (deferrable) for new, unviewed sessions with console errors, then lists, shares and
+marks them viewed, and logs their links. Window: the run's data interval (a manual run: the
+24 hours before it was triggered). No new session within 12 hours: the run is skipped.
 
-1. `wait_for_error_sessions`: a **deferrable** sensor waits (in the triggerer, not in a
-   worker slot) until at least one recording with console errors, not yet viewed by the
-   key's owner, started since `data_interval_start`. If none arrives within
-   `sensor_timeout_hours`, the run is skipped, not failed (`soft_fail=True`).
-2. `list_error_sessions`: lists them (at most `max_sessions`, newest first).
-3. `share_error_sessions`: enables a public link for each, for whoever triages them
-   (PostHog then keeps a shared recording one year, whatever the project's retention).
-4. `mark_viewed`: marks them viewed, so the next run only sees new ones
-   (`hide_viewed_recordings: current-user`).
-5. `report`: logs the links.
-
-Connection: `posthog_default` (personal API key with `session_recording:write` and
-`sharing_configuration:write`, extra `project_id`).
+Connection `posthog_default`; tasks that use the key run in pool `posthog_api`.
+Details: the README's *Example DAGs*.
 """
 
 from __future__ import annotations
@@ -39,14 +30,24 @@ except ImportError:  # Airflow 2
 
 log = logging.getLogger(__name__)
 
-#: New, unviewed recordings whose console logged an error, since the interval started.
+#: Start of the window: the data interval's start; a manual run on Airflow 3 has no data
+#: interval, so the 24 hours before it was triggered (its run_after, fixed for the run).
+WINDOW_START = (
+    "{{ data_interval_start if data_interval_start is defined and data_interval_start "
+    "else dag_run.run_after - macros.timedelta(days=1) }}"
+)
+
+#: New, unviewed recordings whose console logged an error, since the window started.
 ERROR_SESSIONS = {
-    "date_from": "{{ data_interval_start }}",
+    "date_from": WINDOW_START,
     "console_log_filters": [
         {"key": "level", "type": "log_entry", "operator": "exact", "value": ["error"]}
     ],
     "hide_viewed_recordings": "current-user",
 }
+
+#: Every task that uses the key runs in this pool (one slot; see the README).
+POSTHOG_POOL = "posthog_api"
 
 with DAG(
     dag_id="posthog_daily_triage",
@@ -58,11 +59,18 @@ with DAG(
     max_active_runs=1,
     params={
         "max_sessions": Param(
-            50, type="integer", minimum=1, description="Sessions triaged per run at most"
+            50,
+            type="integer",
+            minimum=1,
+            title="Sessions at most",
+            description="Sessions triaged in one run at most.",
         ),
     },
     tags=["posthog", "triage"],
 ) as dag:
+    # Not in the pool: it may wait for hours, and a deferred task in a pool that counts
+    # deferred tasks would hold the key's only slot all that time. It polls once every
+    # poke_interval, from the triggerer (outside any pool).
     wait = PostHogRecordingsSensor(
         task_id="wait_for_error_sessions",
         posthog_conn_id="posthog_default",
@@ -78,23 +86,26 @@ with DAG(
         posthog_conn_id="posthog_default",
         query=ERROR_SESSIONS,
         max_results="{{ params.max_sessions }}",
+        pool=POSTHOG_POOL,
     )
 
     shared = PostHogShareRecordingsOperator(
         task_id="share_error_sessions",
         posthog_conn_id="posthog_default",
         recording_ids=listed.output,
+        pool=POSTHOG_POOL,
     )
 
     viewed = PostHogMarkRecordingsViewedOperator(
         task_id="mark_viewed",
         posthog_conn_id="posthog_default",
         recording_ids=listed.output,
+        pool=POSTHOG_POOL,
     )
 
     @task
     def report(links: dict[str, str | None]) -> int:
-        """Log one line per shared session; return how many."""
+        """Log one line per shared session (the URL bare, so log views link it)."""
         for recording_id, url in links.items():
             log.info("Session %s with console errors: %s", recording_id, url)
         log.info("%d sessions with console errors to triage", len(links))

@@ -1,23 +1,13 @@
 """
-### PostHog GDPR erasure: delete one person's session recordings
+### PostHog GDPR erasure
 
-Triggered by hand (or by your request-handling system through the REST API) for one
-erasure request, with the person's `distinct_id`:
+Deletes every session recording of one person (`distinct_id`), then lists again to prove
+none is left. Trigger it with the id, e.g.
+`airflow dags trigger posthog_gdpr_erasure -c '{"distinct_id": "user-42"}'`; without one
+the run erases nothing (skipped). Recordings only: erase the person's events in PostHog.
 
-    airflow dags trigger posthog_gdpr_erasure -c '{"distinct_id": "user-42"}'
-
-`erase_recordings` lists every recording of that distinct id that PostHog can still hold
-(a window reaching back past PostHog's longest retention, 5 years), deletes them, and
-lists again to confirm none is left: the task fails if any remains, and a rerun finishes
-the job. `report` logs the counts, which you can keep as evidence of the erasure.
-
-This only erases **recordings**. The person's events and profile are erased in PostHog
-itself (Persons > Delete person). Note that the `distinct_id` is stored in this DAG run's
-conf in Airflow's database.
-
-Connection: `posthog_default` (personal API key with `session_recording:write`, extra
-`project_id`). Like the retention DAG, the task runs in the pool `posthog_api` (one budget
-per key) and defers while the key's hourly budget refills.
+Connection `posthog_default`; the task runs in pool `posthog_api` and defers while the
+key's budget refills. Details: the README's *Example DAGs*.
 """
 
 from __future__ import annotations
@@ -43,23 +33,35 @@ with DAG(
     catchup=False,
     params={
         "distinct_id": Param(
-            type="string",
-            minLength=1,
-            description="The distinct_id whose recordings are deleted",
+            None,
+            type=["null", "string"],
+            title="Distinct ID",
+            description="The person whose recordings are deleted (empty: erase nothing).",
         ),
         "max_deletions": Param(
             1000,
             type="integer",
             minimum=0,
-            description="Fail before deleting anything when the person has more recordings",
+            title="Deletions at most",
+            description="Fail before deleting anything when the person has more recordings.",
         ),
     },
     tags=["posthog", "gdpr"],
 ) as dag:
+
+    @task.short_circuit
+    def check_request(distinct_id: str | None) -> bool:
+        """Go on only with a distinct_id (a run triggered with the defaults erases nothing)."""
+        if distinct_id and distinct_id.strip():
+            return True
+        log.info('No distinct_id given: nothing to erase. Trigger with {"distinct_id": "..."}')
+        return False
+
     erase = PostHogDeleteRecordingsOperator(
         task_id="erase_recordings",
         posthog_conn_id="posthog_default",
-        distinct_ids="{{ params.distinct_id }}",
+        # `or ''`: a missing id renders as "" (nothing to delete: an error), never as "None"
+        distinct_ids="{{ params.distinct_id or '' }}",
         max_deletions="{{ params.max_deletions }}",
         deferrable=True,
         pool="posthog_api",
@@ -79,4 +81,5 @@ with DAG(
         )
         return counts
 
+    check_request("{{ params.distinct_id or '' }}") >> erase
     report(erase.output)

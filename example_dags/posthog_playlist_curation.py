@@ -1,21 +1,12 @@
 """
 ### PostHog playlist curation
 
-Every day, keep two saved-search playlists in step with a search:
+Keeps two saved-search playlists current: **Sessions with console errors** and **Long
+sessions** (over 5 minutes), each over the last `lookback_days` days. A playlist is found by
+its name (created the first time) and changed only when its search changed.
 
-* **Sessions with console errors**: recordings of the last `lookback_days` days whose console
-  logged at least one error;
-* **Long sessions**: recordings of the last `lookback_days` days longer than 5 minutes
-  (`LONG_SESSION_SECONDS`, a filter on the recording's own duration: `having_predicates`).
-
-They are saved searches (`playlist_type="filters"`, the default): PostHog lets a personal API
-key create and update them, and its UI shows the live matches. Each playlist is found by its
-exact name, or created the first time; a run changes it only when the search changed.
-(A `collection` of hand-picked recordings needs a server that lets the key change a
-collection's items; PostHog Cloud does not.)
-
-Connection: `posthog_default` (personal API key with `session_recording:read` and
-`session_recording_playlist:write`, extra `project_id`).
+Connection `posthog_default`; both tasks run in pool `posthog_api`. The task's *Details*
+tab has a "PostHog playlist" link. Details: the README's *Example DAGs*.
 """
 
 from __future__ import annotations
@@ -34,6 +25,9 @@ CONSOLE_ERRORS = [{"key": "level", "type": "log_entry", "operator": "exact", "va
 #: A long session lasts more than this many seconds.
 LONG_SESSION_SECONDS = 300
 
+#: Every task that uses the key runs in this pool (one slot; see the README).
+POSTHOG_POOL = "posthog_api"
+
 with DAG(
     dag_id="posthog_playlist_curation",
     description="Keep 'Sessions with console errors' and 'Long sessions' playlists current",
@@ -43,13 +37,20 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     params={
-        "lookback_days": Param(7, type="integer", minimum=1, description="Window in days"),
+        "lookback_days": Param(
+            7,
+            type="integer",
+            minimum=1,
+            title="Look back (days)",
+            description="Each playlist shows the recordings of this many last days.",
+        ),
     },
     tags=["posthog", "playlists"],
 ) as dag:
     PostHogCuratePlaylistOperator(
         task_id="curate_console_errors",
         posthog_conn_id="posthog_default",
+        pool=POSTHOG_POOL,
         name="Sessions with console errors",
         description="Recordings whose console logged an error (kept current by Airflow)",
         query={
@@ -61,6 +62,7 @@ with DAG(
     PostHogCuratePlaylistOperator(
         task_id="curate_long_sessions",
         posthog_conn_id="posthog_default",
+        pool=POSTHOG_POOL,
         name="Long sessions",
         description="Recordings longer than a few minutes (kept current by Airflow)",
         query={

@@ -1,43 +1,13 @@
 """
 ### PostHog purge with approval (Airflow 3.1+)
 
-A first big purge, the careful way: **plan, review, apply**.
+**Plan, review, apply.** `plan_purge` lists PostHog once and writes its plan (nothing is
+deleted); `approve_purge` shows the counts, the oldest and newest candidate, the protected
+playlists and where the plan is, and waits for *Approve* or *Reject* (under *Required
+actions*); `apply_plan` then deletes only the plan's ids, each checked again just before.
 
-1. `plan_purge`: a report-only run of the retention purge. It lists PostHog once and writes
-   its **plan**: every candidate (id and start time, oldest first) with the cutoff, the
-   policy and the counts. Nothing is deleted.
-2. `approve_purge`: Airflow's human-in-the-loop `ApprovalOperator` shows the counts, the
-   oldest and newest candidate, the protected playlists and where the full plan is, and
-   waits for someone to **Approve** or **Reject** (in the UI, under *Required actions*).
-   Reject skips the purge.
-3. `apply_plan`: the approved plan is applied. Only ids in the plan are deleted, never a
-   recording that appeared since; each is checked again against the policy just before it
-   is deleted (before the plan's cutoff, not in a protected or pinned playlist as read now,
-   not ongoing). The manifest's `changed_since_plan` counts what changed during the review
-   (`gone_already`, `now_protected`, `now_ongoing`, ...).
-
-**Where the plan is.** With `plan_path` (a local folder, or object storage such as
-`s3://bucket/posthog-plans` through Airflow's `ObjectStoragePath`) the plan goes to
-`<plan_path>/<run_id>/` as `plan.json` and `candidates.jsonl`, any size. Without it, the plan
-task's XCom `purge_plan` holds plans up to 20,000 candidates; a larger plan is not written and
-`apply_plan` then fails without deleting anything: give a `plan_path` for big purges.
-
-**Params** (empty means none)
-
-| param | default | meaning |
-|---|---|---|
-| `older_than_days` | 30 | the retention period in days (at least 1) |
-| `keep_playlists` | none | playlists (names or short ids) whose recordings are kept |
-| `max_deletions` | 100000 | typo guard: fail before deleting when more match (empty: no cap) |
-| `plan_path` | none | folder for the plan (empty: the plan task's XCom) |
-
-Recordings of pinned playlists are always kept.
-
-Both PostHog tasks run in the pool `posthog_api` (one slot: `airflow pools set posthog_api 1
-"PostHog personal API key"`), so they never spend the key's budget together with other
-tasks. Connection: `posthog_default`.
-
-On Airflow 2 (no human-in-the-loop operators) this file defines no DAG.
+Connection `posthog_default`; both tasks run in pool `posthog_api`. On Airflow 2 this file
+defines no DAG. Details: the README's *Example DAGs* and *Plan, review, apply*.
 """
 
 from __future__ import annotations
@@ -102,23 +72,20 @@ if ApprovalOperator is not None:
                 type=["null", "array"],
                 items={"type": "string"},
                 title="Playlists to keep",
-                description="Names or short ids whose recordings are kept (empty: none; "
-                "pinned playlists are always kept)",
+                description="Names or short ids kept (empty: none; pinned ones always are).",
             ),
             "max_deletions": Param(
                 100_000,
                 type=["null", "integer"],
                 minimum=0,
                 title="Typo guard",
-                description="Fail before deleting anything when more recordings match "
-                "(empty: no cap)",
+                description="Fail before deleting anything when more match (empty: no cap).",
             ),
             "plan_path": Param(
                 None,
                 type=["null", "string"],
                 title="Plan folder",
-                description="Local or object storage folder for the plan (empty: the plan "
-                "task's XCom, up to 20,000 candidates)",
+                description="Folder for the plan (empty: the task's XCom, 20,000 at most).",
             ),
         },
         tags=["posthog", "retention", "approval"],

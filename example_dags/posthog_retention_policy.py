@@ -1,51 +1,13 @@
 """
 ### PostHog retention policy
 
-Every day, permanently delete the PostHog session recordings that started more than
-`older_than_days` days before the run (the run's `data_interval_end`), except
+Deletes the session recordings that started more than `older_than_days` days before the
+run, oldest first, at most `max_deletions_per_run` a run (the rest is the next runs'
+backlog), keeping pinned playlists and ongoing recordings. **Report only by default**: check
+the `report` task's log, then trigger with `{"report_only": false}`.
 
-* recordings in a **pinned** playlist (`keep_pinned=True`: pin a playlist in PostHog to
-  protect what it holds),
-* recordings still being recorded (ongoing), and recordings without a start time.
-
-PostHog's own retention (30 days to 5 years, by plan) still applies: this is a stricter
-rule on top of it. Deletion is permanent (PostHog destroys the recording's key).
-
-**Living with PostHog's budget.** PostHog Cloud refuses bulk deletes to personal API keys,
-so each recording costs one request, and a key gets 240 requests a minute and 1,200 an
-hour. The DAG therefore deletes at most `max_deletions_per_run` recordings a run, oldest
-first; the rest is the manifest's `backlog`, which the next daily runs take (the cutoff is
-fixed by each run's data interval, and every run plans again from PostHog). The task is
-deferrable: while it waits for the hourly budget it gives its worker slot back.
-
-**One budget across workers.** The budget belongs to the key, not to a task: every task that
-uses the key runs in the pool `posthog_api` (create it with one slot: `airflow pools set
-posthog_api 1 "PostHog personal API key"`), so tasks on different workers never spend the
-key's budget together. With a pool of N slots, give each task's connection 1/N of the budget
-(extras `requests_per_minute` and `requests_per_hour`).
-
-**Params**
-
-| param | default | meaning |
-|---|---|---|
-| `older_than_days` | 30 | the retention period in days (at least 1) |
-| `report_only` | `true` | only report what would be deleted |
-| `max_deletions` | 100000 | typo guard: if more match, fail before deleting anything |
-| `max_deletions_per_run` | 1000 | per-run budget: the oldest this many go, the rest later |
-| `deletion_record_path` | `""` | folder for the record of deleted ids (empty: none) |
-
-`deletion_record_path` may be local or object storage (`s3://bucket/posthog-deletions`,
-through Airflow's `ObjectStoragePath`): every deleted id is written there as JSON lines
-with the run id, the cutoff, the policy and the time of its batch.
-
-The default is a report-only run: check the `report` task's log, then trigger a real run with
-`{"report_only": false}` (for example
-`airflow dags trigger posthog_retention_policy -c '{"report_only": false}'`), or set the
-param's default to `False` once you trust the policy.
-
-The `purge_old_recordings` task returns a small manifest (counts, kept by reason, the
-first deleted ids); `report` logs it. Connection: `posthog_default` (conn type
-`posthog`: host, personal API key with `session_recording:write`, extra `project_id`).
+Connection `posthog_default`; the purge runs in pool `posthog_api` and defers while the
+key's budget refills. Details (cutoff, budget, record): the README's *Example DAGs*.
 """
 
 from __future__ import annotations
@@ -73,25 +35,37 @@ with DAG(
     max_active_runs=1,
     params={
         "older_than_days": Param(
-            30, type="integer", minimum=1, description="Retention period in days"
+            30,
+            type="integer",
+            minimum=1,
+            title="Older than (days)",
+            description="Delete recordings that started more than this many days ago.",
         ),
-        "report_only": Param(True, type="boolean", description="Report only, delete nothing"),
+        "report_only": Param(
+            True,
+            type="boolean",
+            title="Report only",
+            description="Report what would be deleted; delete nothing.",
+        ),
         "max_deletions": Param(
             100_000,
             type="integer",
             minimum=0,
-            description="Typo guard: fail before deleting anything when more recordings match",
+            title="Safety cap",
+            description="Fail before deleting anything when more recordings match.",
         ),
         "max_deletions_per_run": Param(
             1000,
             type="integer",
             minimum=0,
-            description="Delete at most this many a run, oldest first; the rest is the backlog",
+            title="Deletions per run",
+            description="At most this many a run, oldest first; the rest in later runs.",
         ),
         "deletion_record_path": Param(
-            "",
-            type="string",
-            description="Folder for the durable record of deleted ids (empty: none)",
+            None,
+            type=["null", "string"],
+            title="Deletion record folder",
+            description="Local or s3://... folder for the record of deleted ids (empty: none).",
         ),
     },
     tags=["posthog", "retention"],

@@ -321,6 +321,10 @@ class PostHogClient:
         """Delete one recording permanently (one that does not exist counts as already gone)."""
         return self.deletion.delete_recording(recording_id)
 
+    def requests_to_delete(self, count: int) -> int:
+        """About how many requests deleting ``count`` more recordings takes (for estimates)."""
+        return self.deletion.requests_to_delete(count)
+
     def delete_recordings(self, recording_ids: Iterable[str], **options: Any) -> DeleteResult:
         """Delete recordings permanently, settling each id; ``options`` (``date_from``,
         ``on_progress``) as :meth:`.RecordingDeletion.delete_recordings` takes them."""

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import IO, Any, Protocol
 
 from airflow_provider_posthog_recordings.client import PostHogClient
@@ -36,11 +36,15 @@ class JobOutcome:
         manifest: the run's manifest (complete when not paused).
         wait_seconds: set when the leg paused for the key's budget: resume after it.
         state: JSON-able state to pass back to the job's ``run`` when paused.
+        settled, planned: deletions settled so far and planned in all, when paused after the
+            plan was made (for the progress line).
     """
 
     manifest: dict[str, Any]
     wait_seconds: float | None = None
     state: dict[str, Any] | None = None
+    settled: int | None = None
+    planned: int | None = None
 
     @property
     def paused(self) -> bool:
@@ -55,7 +59,7 @@ def run_leg(
 
     The client takes over the earlier leg's view of the key's budget and of the refused bulk
     actions (a resumed task runs in a new process); a paused leg's state carries them on,
-    with the requests of the run so far.
+    with the requests of the run so far, and its progress is logged (:func:`log_pause`).
 
     Returns:
         The leg's outcome, and the requests of the whole run up to its end.
@@ -68,7 +72,44 @@ def run_leg(
     if outcome.state is not None:
         outcome.state["carried"] = client.key_history()
         outcome.state["requests"] = requests
+        log_pause(client, outcome, int(outcome.state.get("leg", 1)))
     return outcome, requests
+
+
+def log_pause(client: PostHogClient, outcome: JobOutcome, leg: int) -> None:
+    """One line a person can follow on a long run: done / planned, the legs left and when
+    it should end, from the key's budget (an estimate: latency and listing are left out)."""
+    wait = outcome.wait_seconds or 0.0
+    if outcome.settled is None or outcome.planned is None:
+        log.info(
+            "Leg %d ends before the plan is made (the key's budget is spent): planning again "
+            "in %.0f s",
+            leg,
+            wait,
+        )
+        return
+    left = max(0, outcome.planned - outcome.settled)
+    share = 100.0 * outcome.settled / outcome.planned if outcome.planned else 100.0
+    budget = client.transport.budget
+    requests = client.requests_to_delete(left)
+    if budget.per_minute or budget.per_hour:
+        seconds, pauses = budget.forecast(requests, client.max_budget_wait)
+        finish = datetime.now(timezone.utc) + timedelta(seconds=max(seconds, wait))
+        estimate = (
+            f"about {requests:,} requests left at {budget.describe()}: "
+            f"{max(pauses, 1)} more leg(s), done around {finish:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        estimate = f"about {requests:,} requests left (no client-side budget: no estimate)"
+    log.info(
+        "Leg %d: %d of %d planned deletions done (%.0f%%); next leg in %.0f s; %s",
+        leg,
+        outcome.settled,
+        outcome.planned,
+        share,
+        wait,
+        estimate,
+    )
 
 
 def check_deletion_cap(candidates: int, max_deletions: int | None, what: str) -> None:

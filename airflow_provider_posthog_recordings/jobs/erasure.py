@@ -128,7 +128,13 @@ def _run(
                 "ledger": ledger.to_state(),
                 "pending": [*result.unsent, *rest],
             }
-            return JobOutcome({"paused": True}, result.wait_seconds or 0.0, carried)
+            return JobOutcome(
+                {"paused": True},
+                result.wait_seconds or 0.0,
+                carried,
+                settled=ledger.settled,
+                planned=manifest["requested"],
+            )
     manifest.update(ledger.summary())
     manifest["legs"] = leg
     if people:

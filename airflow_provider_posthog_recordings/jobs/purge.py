@@ -878,14 +878,9 @@ def _delete(
             else:
                 stopped_at = None if listing_wait is None else resume_from
                 state = _pause_state(plan, ledger, group, held, source, leg, stopped_at)
-            log.info(
-                "The key's budget allows the next request in %.0f s: pausing after %d of %d "
-                "planned deletions",
-                wait,
-                ledger.settled,
-                plan["planned"],
+            return JobOutcome(
+                {"paused": True}, wait, state, settled=ledger.settled, planned=plan["planned"]
             )
-            return JobOutcome({"paused": True}, wait, state)
         if len(group) < GROUP_SIZE:
             break
     return JobOutcome(_final_manifest(plan, ledger, leg))

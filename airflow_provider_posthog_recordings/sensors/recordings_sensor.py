@@ -24,7 +24,10 @@ from airflow_provider_posthog_recordings.client.query import (
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int
 from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
-from airflow_provider_posthog_recordings.triggers.recordings_trigger import PostHogRecordingsTrigger
+from airflow_provider_posthog_recordings.triggers.recordings_trigger import (
+    PostHogRecordingsTrigger,
+    timeout_message,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -131,10 +134,14 @@ class PostHogRecordingsSensor(BaseSensorOperator):
                 hook.close()
 
     def _wait(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
         timeout = self.timeout
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout:
+                message = timeout_message(seconds, self.min_count, self.query)
+                raise AirflowSensorTimeout(f"Waiting for PostHog recordings {message}") from None
         end_time = time.time() + seconds
         first = self.poke(context)
         if first.is_done:
@@ -149,6 +156,7 @@ class PostHogRecordingsSensor(BaseSensorOperator):
                 max_ids=check.max_ids,
                 poll_interval=float(self.poke_interval),
                 end_time=end_time,
+                timeout=seconds,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=seconds),

@@ -66,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the plan tier whose snapshots budgets apply (default: free, 12/minute and 60/hour)",
     )
     parser.add_argument(
+        "--window-scale",
+        type=float,
+        default=1.0,
+        help="every budget window lasts this many times as long (0.1: a minute of 6 s)",
+    )
+    parser.add_argument(
+        "--admin",
+        action="store_true",
+        help="serve the admin routes under /_emulator/ (add, delete, list; no key needed)",
+    )
+    parser.add_argument(
         "--no-rate-limits",
         dest="rate_limits",
         action="store_false",
@@ -130,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         list_rate_limit_per_minute=args.list_rate_limit,
         list_rate_limit_per_hour=args.list_rate_limit_per_hour,
         snapshot_plan=args.snapshot_plan,
+        window_scale=args.window_scale,
+        admin=args.admin,
         project_timezone=args.timezone,
         playlist_items_max_rows=args.playlist_items_max_rows,
         offset_only=args.offset_only,

@@ -38,6 +38,9 @@ from .state import ApiKey, EmulatorConfig, EmulatorState
 from .throttling import KeyBudgets
 
 Handler = Callable[[RequestContext, dict[str, str]], Response]
+#: Answers the emulator's own admin routes: method, path, query, body.
+AdminHandler = Callable[[str, str, dict[str, str], Any], Response]
+ADMIN_PREFIX = "/_emulator/"
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("recordings.list", "GET"): api_recordings.list_recordings,
@@ -83,6 +86,7 @@ class RequestRecord:
     api_key_valid: bool
     body: Any = None
     fault: str | None = None
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -136,6 +140,7 @@ class EmulatorCore:
     faults_injected: Counter[str] = field(default_factory=Counter)
     internal_errors: list[str] = field(default_factory=list)
     index: SortedIndex = field(default_factory=SortedIndex)
+    admin: AdminHandler | None = None
 
     def handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], raw_body: bytes
@@ -144,6 +149,11 @@ class EmulatorCore:
         split = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         body, body_error = _parse_body(raw_body)
+        if self.admin is not None and split.path.startswith(ADMIN_PREFIX):
+            # Out of band (tests in another process): neither recorded nor budgeted.
+            if body_error is not None:
+                return Outcome(Response(400, {"detail": body_error}))
+            return Outcome(self.admin(method.upper(), split.path, query, body))
         request = _Request(method.upper(), split.path, query, _bearer(headers), body, body_error)
         route = resolve(request.path)
         with self.lock:

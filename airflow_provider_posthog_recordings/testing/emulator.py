@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .admin import admin_handler
 from .api_sharing import save_sharing, token_valid
 from .api_snapshots import snapshots_of
 from .core import EmulatorCore
@@ -93,7 +94,12 @@ class PostHogEmulator(ObservationAndFaults):
     ``snapshot_rate_limit_per_minute``/``_per_hour``. 0 turns one off;
     ``rate_limits=False`` turns every budget off. ``monotonic`` is the clock of every
     budget (default :func:`time.monotonic`); ``clock`` returns the aware UTC "now" of
-    the data; ``latency`` adds seconds to every answer.
+    the data; ``latency`` adds seconds to every answer. ``window_scale`` stretches or
+    shrinks every budget's window (0.1: PostHog's minute lasts 6 s), for real-time tests of
+    processes that wait for the budget.
+
+    ``admin=True`` serves the admin routes of :mod:`.admin` under ``/_emulator/`` (without a
+    key): what a test in another process needs to add, delete and look.
     """
 
     def __init__(
@@ -125,6 +131,8 @@ class PostHogEmulator(ObservationAndFaults):
         snapshot_rate_limit_per_hour: int | None = None,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] | None = None,
+        window_scale: float = 1.0,
+        admin: bool = False,
     ) -> None:
         if bulk_mode is not None and bulk_mode not in BULK_MODES:
             raise ValueError(f"bulk_mode must be one of {BULK_MODES}")
@@ -159,6 +167,7 @@ class PostHogEmulator(ObservationAndFaults):
             snapshots_per_minute=_pick(snapshot_rate_limit_per_minute, plan_minute),
             snapshots_per_hour=_pick(snapshot_rate_limit_per_hour, plan_hour),
             time_fn=monotonic or time.monotonic,
+            window_scale=window_scale,
         )
         self._core = EmulatorCore(
             config=config,
@@ -167,6 +176,8 @@ class PostHogEmulator(ObservationAndFaults):
             latency=latency,
             budgets=budgets if rate_limits else KeyBudgets([]),
         )
+        if admin:
+            self._core.admin = admin_handler(self)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None

@@ -100,15 +100,23 @@ def build_budgets(
     time_fn: Callable[[], float],
     snapshots_per_minute: int | None = None,
     snapshots_per_hour: int | None = None,
+    window_scale: float = 1.0,
 ) -> KeyBudgets:
-    """The budgets whose limit is set (None or 0 means no such budget)."""
+    """The budgets whose limit is set (None or 0 means no such budget).
+
+    ``window_scale`` stretches or shrinks every window (0.1: a "minute" of 6 s), for tests
+    of processes that must wait for the budget in real time.
+    """
+    if window_scale <= 0:
+        raise ValueError("window_scale must be positive")
+    minute, hour = MINUTE * window_scale, HOUR * window_scale
     specs = [
-        ("minute", per_minute, MINUTE, ""),
-        ("hour", per_hour, HOUR, ""),
-        ("list_minute", list_per_minute, MINUTE, "list"),
-        ("list_hour", list_per_hour, HOUR, "list"),
-        ("snapshots_minute", snapshots_per_minute, MINUTE, "snapshots"),
-        ("snapshots_hour", snapshots_per_hour, HOUR, "snapshots"),
+        ("minute", per_minute, minute, ""),
+        ("hour", per_hour, hour, ""),
+        ("list_minute", list_per_minute, minute, "list"),
+        ("list_hour", list_per_hour, hour, "list"),
+        ("snapshots_minute", snapshots_per_minute, minute, "snapshots"),
+        ("snapshots_hour", snapshots_per_hour, hour, "snapshots"),
     ]
     return KeyBudgets(
         [

@@ -31,6 +31,7 @@ class PostHogRecordingsTrigger(BaseTrigger):
         max_ids: at most this many ids in the event.
         poll_interval: seconds between polls.
         end_time: when to give up, in seconds since the epoch (UTC); None for never.
+        timeout: the sensor's timeout in seconds, for the timeout message.
 
     Yields:
         ``{"status": "success", "recording_ids": [...], "count": n, "more": bool}`` (``count``
@@ -47,6 +48,7 @@ class PostHogRecordingsTrigger(BaseTrigger):
         max_ids: int = 100,
         poll_interval: float = 60.0,
         end_time: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__()
         self.posthog_conn_id = posthog_conn_id
@@ -56,6 +58,7 @@ class PostHogRecordingsTrigger(BaseTrigger):
         self.max_ids = max_ids
         self.poll_interval = poll_interval
         self.end_time = end_time
+        self.timeout = timeout
         self._client: PostHogClient | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -70,6 +73,7 @@ class PostHogRecordingsTrigger(BaseTrigger):
                 "max_ids": self.max_ids,
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
+                "timeout": self.timeout,
             },
         )
 
@@ -136,6 +140,25 @@ class PostHogRecordingsTrigger(BaseTrigger):
             await asyncio.sleep(wait)
 
     def _timeout_message(self) -> str:
-        return (
-            f"timed out: fewer than {self.min_count} recordings matched before the sensor's timeout"
-        )
+        return timeout_message(self.timeout, self.min_count, self.query)
+
+
+def timeout_message(timeout: float | None, min_count: int, query: Any) -> str:
+    """``timed out after 12 h (timeout=43200 s): fewer than 1 recording matched {...}``."""
+    after = "at the sensor's timeout"
+    if timeout is not None:
+        after = f"after {describe_seconds(timeout)} (timeout={timeout:g} s)"
+    noun = "recording" if min_count == 1 else "recordings"
+    return f"timed out {after}: fewer than {min_count} {noun} matched the query {query}"
+
+
+def describe_seconds(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h 20 min``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:g} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"

@@ -155,3 +155,43 @@ def test_cli_snapshot_plan_option(tmp_path: Path) -> None:
         assert _snapshot_statuses(info, 13) == [200] * 12 + [429]
     with _serve(tmp_path, "--recordings", "2", "--snapshot-plan", "paid") as info:
         assert _snapshot_statuses(info, 13) == [200] * 13
+
+
+def test_cli_admin_routes_let_another_process_add_delete_and_look(tmp_path: Path) -> None:
+    """What a system test in another process needs: plant recordings, delete some as someone
+    else would, read what exists and every request with its status (429s), all without a
+    key and outside the budgets; off unless --admin."""
+    args = ("--recordings", "6", "--rate-limit", "2", "--window-scale", "0.05", "--admin")
+    with _serve(tmp_path, *args) as info:
+        admin = f"{info['url']}/_emulator"
+        listed = requests.get(f"{admin}/recordings", timeout=10).json()
+        assert len(listed["recordings"]) == 6 and listed["deleted_ids"] == []
+        planted = requests.post(
+            f"{admin}/recordings",
+            json={"recordings": [{"start_time": "2026-01-02T03:04:05+00:00", "ongoing": False}]},
+            timeout=10,
+        ).json()["recordings"]
+        assert planted[0]["start_time"].startswith("2026-01-02T03:04:05")
+        seeded = requests.post(
+            f"{admin}/seed", json={"n": 2, "days": 3, "seed": 9, "end": "2026-01-01"}, timeout=10
+        ).json()["ids"]
+        gone = [planted[0]["id"], "no-such-id"]
+        answer = requests.post(f"{admin}/delete", json={"ids": gone}, timeout=10).json()
+        assert answer == {"deleted": [planted[0]["id"]]}
+        listed = requests.get(f"{admin}/recordings", timeout=10).json()
+        assert len(listed["recordings"]) == 8 and set(seeded) <= {
+            r["id"] for r in listed["recordings"]
+        }
+        assert listed["deleted_ids"] == [planted[0]["id"]]
+        # The budget: 2 requests per 3 s (a minute scaled by 0.05); admin calls are free.
+        url = f"{info['url']}/api/projects/1/session_recordings/"
+        headers = {"Authorization": f"Bearer {info['api_key']}"}
+        statuses = [requests.get(url, headers=headers, timeout=10).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        time.sleep(3.1)
+        assert requests.get(url, headers=headers, timeout=10).status_code == 200
+        seen = requests.get(f"{admin}/requests", timeout=10).json()["requests"]
+        assert [r["status"] for r in seen] == [200, 200, 429, 200]
+        assert all(r["path"].startswith("/api/") and r["at"] > 1e9 for r in seen)
+    with _serve(tmp_path) as info:
+        assert requests.get(f"{info['url']}/_emulator/recordings", timeout=10).status_code == 404

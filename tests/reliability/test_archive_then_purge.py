@@ -129,7 +129,7 @@ def test_a_per_run_budget_counts_recordings_kept_for_their_archive(
     clock = SimulatedClock(START)
     server = emulator_factory(
         profile="cloud",
-        snapshot_plan="enterprise",
+        snapshot_plan="paid",
         monotonic=clock.monotonic,
         clock=clock.now,
         synthetic_playlists=True,

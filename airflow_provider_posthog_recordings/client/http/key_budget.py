@@ -12,6 +12,18 @@ back.
 A caller that must not wait long (a deferrable task) passes ``max_wait`` to
 :meth:`KeyBudget.acquire`: when the next slot is further away, nothing is reserved and
 :class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait` says how long to wait.
+
+**One request at a time while the key's history is unknown.** A new budget (a new process:
+every task start, every resumed leg) cannot know what other processes sent with the key in
+the last minute, and requests sent side by side into a spent budget come back as that many
+429s. So requests take turns (:meth:`KeyBudget.turn`): one at a time until the budget has seen
+a whole shortest window itself (a minute after its first request; with no client-side limit,
+until the first answer), and after any 429 until PostHog answers one without a 429. A 429's
+wait holds back every thread (:meth:`KeyBudget.throttled`), and the budget then takes the
+window the wait belongs to as full (spread over the window, the oldest leaving when the 429
+said) instead of empty. With the minute's budget spent by another process, a new process
+therefore gets at most one 429. PostHog tells nothing of what is left in a window: a key
+shared by processes running at the same time can still get 429s (use a pool).
 """
 
 from __future__ import annotations
@@ -21,7 +33,9 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from airflow_provider_posthog_recordings.client.errors import PostHogBudgetWait
 from airflow_provider_posthog_recordings.client.http import backoff
@@ -52,6 +66,25 @@ class _Window:
         if len(self.sent) < self.limit:
             return -math.inf
         return self.sent[0] + self.seconds + SAFETY_MARGIN_SECONDS
+
+    def assume_full(self, now: float, wait: float) -> None:
+        """Take the window as full, its oldest request leaving in ``wait`` seconds and the
+        others sent evenly since (what the server's 429 implies, at the least)."""
+        oldest = now + wait - self.seconds - SAFETY_MARGIN_SECONDS
+        span = max(0.0, now - oldest)
+        step = span / (self.limit - 1) if self.limit > 1 else 0.0
+        assumed = [min(now, oldest + i * step) for i in range(self.limit)]
+        known = [float("-inf")] * (self.limit - len(self.sent)) + list(self.sent)
+        self.sent = deque(
+            (max(a, b) for a, b in zip(known, assumed, strict=True)), maxlen=self.limit
+        )
+
+
+@dataclass
+class Answer:
+    """What came back for a request that had its turn: its status, None for no answer."""
+
+    status: int | None = None
 
 
 class KeyBudget:
@@ -88,6 +121,64 @@ class KeyBudget:
         self._last_slot = -math.inf
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
+        # Turns (see the module docstring).
+        self._turns = threading.Condition()
+        self._in_flight = 0
+        self._first_turn: float | None = None
+        self._answered = False
+        self._throttled = False
+        self._known_after = min((w.seconds for w in self._windows), default=0.0)
+
+    def one_at_a_time(self) -> bool:
+        """Whether requests now go one at a time (see the module docstring)."""
+        with self._turns:
+            return self._alone()
+
+    def _alone(self) -> bool:
+        if self._throttled or not self._answered or self._first_turn is None:
+            return True
+        if not self._windows:
+            return False
+        return self._clock() < self._first_turn + self._known_after + SAFETY_MARGIN_SECONDS
+
+    @contextmanager
+    def turn(self) -> Iterator[Answer]:
+        """Hold a turn for one request: alone while the key's history is unknown.
+
+        Set the yielded :class:`Answer`'s ``status`` once the server answered; a 429's wait
+        must be given to :meth:`throttled` before the turn ends, so that the next request
+        already waits for it.
+        """
+        with self._turns:
+            while self._in_flight and self._alone():
+                self._turns.wait()
+            if self._first_turn is None:
+                self._first_turn = self._clock()
+            self._in_flight += 1
+        answer = Answer()
+        try:
+            yield answer
+        finally:
+            with self._turns:
+                self._in_flight -= 1
+                if answer.status is not None and answer.status != 429:
+                    self._answered = True
+                    self._throttled = False
+                self._turns.notify_all()
+
+    def throttled(self, seconds: float) -> None:
+        """PostHog answered 429, the key's budget back in ``seconds``: hold every request
+        back that long, take the window the wait belongs to as full, and go one at a time
+        until an answer that is not a 429."""
+        with self._lock:
+            now = self._clock()
+            self._paused_until = max(self._paused_until, now + seconds)
+            fitting = [w for w in self._windows if w.seconds + SAFETY_MARGIN_SECONDS >= seconds]
+            window = min(fitting or self._windows, key=lambda w: w.seconds, default=None)
+            if window is not None:
+                window.assume_full(now, min(seconds, window.seconds))
+        with self._turns:
+            self._throttled = True
 
     def _next_slot(self, now: float) -> float:
         slot = max(now, self._paused_until, self._last_slot)
@@ -134,6 +225,28 @@ class KeyBudget:
         if delay > 0:
             (sleep or self._sleep or backoff.sleep)(delay)
         return delay
+
+    def forecast(self, requests: int, max_wait: float | None = None) -> tuple[float, int]:
+        """How long ``requests`` more requests take at this budget from now, if each went as
+        soon as the budget allowed; and how many waits longer than ``max_wait`` come on the
+        way (for a deferrable task: each is a deferral, a new leg). Latency is not counted.
+        """
+        with self._lock:
+            now = self._clock()
+            windows = [(w.seconds, w.limit, deque(w.sent, maxlen=w.limit)) for w in self._windows]
+            paused_until = self._paused_until
+        at, pauses = now, 0
+        for _ in range(max(0, requests)):
+            slot = max(at, paused_until)
+            for seconds, limit, sent in windows:
+                if len(sent) >= limit:
+                    slot = max(slot, sent[0] + seconds + SAFETY_MARGIN_SECONDS)
+            if max_wait is not None and slot - at > max_wait:
+                pauses += 1
+            for _seconds, _limit, sent in windows:
+                sent.append(slot)
+            at = slot
+        return at - now, pauses
 
     def recent_ages(self) -> list[float]:
         """How many seconds ago each request of the longest window went (oldest first).

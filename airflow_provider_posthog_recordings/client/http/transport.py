@@ -39,6 +39,7 @@ from airflow_provider_posthog_recordings.client.http.retry_policy import (
     Action,
     Attempt,
     RequestRules,
+    Verdict,
     decide,
 )
 
@@ -81,6 +82,28 @@ def _parse_body(response: requests.Response, raw: bool = False) -> tuple[Any, bo
         return response.json(), True
     except ValueError:
         return response.text, False
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What one attempt sends."""
+
+    method: str
+    url: str
+    params: Mapping[str, str] | None
+    json_body: Any
+    raw: bool
+
+
+@dataclass
+class _Try:
+    """What came of one attempt: the answer (None when none came), its body and verdict."""
+
+    response: requests.Response | None
+    body: Any
+    verdict: Verdict
+    seconds: float = 0.0
+    throttle_wait: float | None = None
 
 
 class Transport:
@@ -234,26 +257,20 @@ class Transport:
         """
         rules = rules or self.rules()
         url, path = self._locate(path_or_url)
+        extra = self._extra_budgets(listing, snapshots)
         faults = throttles = 0
         ambiguous = False
         while True:
-            self._acquire(self._extra_budgets(listing, snapshots), self._max_wait(ambiguous))
-            with self._count_lock:
-                self.request_count += 1
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-                body, is_json = _parse_body(response, raw)
-            except requests.exceptions.RequestException as exc:
-                attempt = Attempt(None, exception=type(exc).__name__, faults=faults)
-                verdict = decide(attempt, rules)
+            tried = self._try_once(
+                _Request(method, url, params, json_body, raw),
+                rules,
+                extra,
+                self._max_wait(ambiguous),
+                faults,
+                throttles,
+            )
+            verdict, response = tried.verdict, tried.response
+            if response is None:
                 ambiguous = ambiguous or verdict.ambiguous
                 if verdict.action is Action.FAIL:
                     raise PostHogConnectionError(
@@ -264,20 +281,13 @@ class Transport:
                 self._backoff(method, path, verdict.reason, faults)
                 continue
             status = response.status_code
-            log.debug(
-                "PostHog %s %s -> %s in %.3fs", method, path, status, time.monotonic() - started
-            )
-            verdict = decide(
-                Attempt(status, body_is_json=is_json, faults=faults, throttles=throttles), rules
-            )
+            log.debug("PostHog %s %s -> %s in %.3fs", method, path, status, tried.seconds)
             if verdict.action is Action.RETURN:
-                return Answer(status, body, ambiguous)
+                return Answer(status, tried.body, ambiguous)
             if verdict.action is Action.THROTTLED:
-                self.throttled_count += 1
                 throttles += 1
-                self._wait_for_throttle(
-                    method, path, response.headers, body, throttles, self._max_wait(ambiguous)
-                )
+                wait = tried.throttle_wait or 0.0
+                self._after_throttle(method, path, wait, throttles, self._max_wait(ambiguous))
                 continue
             if verdict.action is Action.RETRY:
                 ambiguous = True
@@ -286,7 +296,47 @@ class Transport:
                 continue
             if status == 429:
                 self.throttled_count += 1
-            raise self._failure(status, method, path, body, response.headers)
+            raise self._failure(status, method, path, tried.body, response.headers)
+
+    def _try_once(
+        self,
+        request: _Request,
+        rules: RequestRules,
+        extra: list[KeyBudget],
+        max_wait: float | None,
+        faults: int,
+        throttles: int,
+    ) -> _Try:
+        """One attempt, in the key's turn: one request at a time while the key's history is
+        unknown (see :meth:`.KeyBudget.turn`); a 429's wait is known before the turn ends, so
+        the next request already waits for it."""
+        with self.budget.turn() as turn:
+            self._acquire(extra, max_wait)
+            with self._count_lock:
+                self.request_count += 1
+            started = time.monotonic()
+            try:
+                got = self.session.request(
+                    request.method,
+                    request.url,
+                    params=request.params,
+                    json=request.json_body,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+                body, is_json = _parse_body(got, request.raw)
+            except requests.exceptions.RequestException as exc:
+                failed = Attempt(None, exception=type(exc).__name__, faults=faults)
+                return _Try(None, None, decide(failed, rules))
+            turn.status = got.status_code
+            answered = Attempt(
+                got.status_code, body_is_json=is_json, faults=faults, throttles=throttles
+            )
+            tried = _Try(got, body, decide(answered, rules), time.monotonic() - started)
+            if tried.verdict.action is Action.THROTTLED:
+                self.throttled_count += 1
+                tried.throttle_wait = self._throttle_wait(got.headers, body, throttles + 1)
+            return tried
 
     def _extra_budgets(self, listing: bool, snapshots: bool) -> list[KeyBudget]:
         """The endpoint budgets a request counts against on top of the key's."""
@@ -329,15 +379,8 @@ class Transport:
             )
         return self.error(status, method, self.base_url + path, body)
 
-    def _wait_for_throttle(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str],
-        body: Any,
-        throttles: int,
-        max_wait: float | None,
-    ) -> None:
+    def _throttle_wait(self, headers: Mapping[str, str], body: Any, throttles: int) -> float:
+        """How long a 429 says to wait; the key's budget holds every request back that long."""
         wait = backoff.throttle_wait(
             headers,
             body,
@@ -346,8 +389,22 @@ class Transport:
             cap=max(self.backoff_cap, 3700.0),
             now_epoch=self._clock(),
         )
-        # The pause holds back every thread using this key; the retry waits in acquire().
-        self.budget.pause(wait)
+        self.budget.throttled(wait)
+        return wait
+
+    def _after_throttle(
+        self, method: str, path: str, wait: float, throttles: int, max_wait: float | None
+    ) -> None:
+        """Log a 429; raise :class:`PostHogBudgetWait` when its wait is longer than allowed
+        (the caller defers instead: no 'waiting' line then). The retry waits in acquire()."""
+        if max_wait is not None and wait > max_wait:
+            log.info(
+                "PostHog %s %s was throttled (429): the key's budget is back in %.0f s",
+                method,
+                path,
+                wait,
+            )
+            raise PostHogBudgetWait(wait)
         log.warning(
             "PostHog %s %s was throttled (429); waiting %.1f s (retry %d/%d)",
             method,
@@ -356,8 +413,6 @@ class Transport:
             throttles,
             self.max_throttle_retries,
         )
-        if max_wait is not None and wait > max_wait:
-            raise PostHogBudgetWait(wait)
 
     def _backoff(self, method: str, path: str, reason: str, attempt: int) -> None:
         wait = backoff.exponential_backoff(

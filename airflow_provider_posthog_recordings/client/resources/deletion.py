@@ -126,6 +126,16 @@ class RecordingDeletion:
         self.concurrency = concurrency
         self._bulk_delete_cap = BULK_DELETE_CAP
 
+    def requests_to_delete(self, count: int) -> int:
+        """About how many requests deleting ``count`` more recordings takes (for estimates):
+        one bulk call per 100 once the server accepted one, else one DELETE each and one
+        existence check per 500."""
+        if count <= 0:
+            return 0
+        if self._bulk_delete_accepted():
+            return -(-count // self._bulk_delete_cap)
+        return count + -(-count // EXISTENCE_BATCH)
+
     def delete_recording(self, recording_id: str) -> DeleteResult:
         """Delete one recording permanently (one that does not exist counts as already gone)."""
         return self.delete_recordings([recording_id])

@@ -371,3 +371,30 @@ def test_the_form_requires_the_project_id_and_shows_each_default() -> None:
         assert (field.name in placeholders) == (field.kind != "boolean"), field.name
     assert placeholders["requests_per_minute"] == "240"
     assert "http://" in placeholders["host"]
+
+
+def test_the_too_short_masking_warning_is_airflows_own_lookup(
+    posthog: Any, monkeypatch: Any, caplog: Any, capsys: Any
+) -> None:
+    """Airflow 3's connection lookup (``Connection.get``, which caches the connection's URI)
+    gives every extra's value to the secret masker, which warns "Skipping masking for a
+    secret as it's too short (<5 chars)" once per process for short text such as "1": every
+    extra of a URI is text. The hook adds nothing of its own: with the JSON form's numbers
+    (``--conn-extra '{"project_id": 1}'``) nothing warns."""
+    import logging
+
+    masker = pytest.importorskip("airflow.sdk._shared.secrets_masker.secrets_masker")
+    from airflow.providers.common.compat.sdk import BaseHook
+
+    def warned(conn_id: str, read: Any) -> bool:
+        monkeypatch.setattr(masker.SecretsMasker, "_has_warned_short_secret", False)
+        caplog.clear()
+        capsys.readouterr()
+        with caplog.at_level(logging.WARNING):
+            read(conn_id)
+        return "too short" in caplog.text + capsys.readouterr().out
+
+    monkeypatch.setenv("AIRFLOW_CONN_BY_URI", _uri_for(posthog, "http"))
+    monkeypatch.setenv("AIRFLOW_CONN_BY_JSON", connection_json(posthog, requests_per_minute=12))
+    assert warned("by_uri", BaseHook.get_connection)  # Airflow's lookup alone
+    assert not warned("by_json", lambda conn_id: PostHogHook(conn_id).get_client())

@@ -222,3 +222,21 @@ def test_the_log_gives_the_real_match_count(posthog_conn: Any, caplog: Any, caps
         PostHogRecordingsSensor(task_id="w2", query=ERRORS, max_ids=200).poke({})
     logged = caplog.text + capsys.readouterr().out
     assert "151 matching recordings found (need 1)" in logged and "more than" not in logged
+
+
+def test_the_timeout_message_names_the_timeout_and_the_query(posthog_conn: Any) -> None:
+    """Deferred or not, a timed-out sensor says how long it waited and for what."""
+    sensor = PostHogRecordingsSensor(
+        task_id="w", query=ERRORS, deferrable=False, timeout=1, poke_interval=0.2, mode="poke"
+    )
+    with pytest.raises(AirflowSensorTimeout) as timed_out:
+        sensor.execute({})
+    message = str(timed_out.value)
+    assert "after 1 s (timeout=1 s)" in message and "console_log_filters" in message
+    trigger = PostHogRecordingsTrigger(
+        "posthog_default", {"date_from": "-1d"}, timeout=43200, end_time=time.time()
+    )
+    event = asyncio.run(trigger.run().__anext__())
+    assert event.payload["status"] == "timeout"
+    assert "after 12 h (timeout=43200 s)" in event.payload["message"]
+    assert "{'date_from': '-1d'}" in event.payload["message"]
