@@ -21,8 +21,8 @@ WHEEL     := dist/airflow_provider_posthog_recordings-$(shell sed -n 's/^version
 # Run checks from outside the source tree, so that only the installed wheel can be imported.
 OUTSIDE   := $(shell mktemp -d -u /tmp/posthog-provider-check.XXXXXX)
 
-.PHONY: install lint typecheck test test-fast test-airflow3 test-airflow2 check-wheel wheel sdist \
-	demo bench faults mutation clean
+.PHONY: install lint typecheck test test-fast test-airflow3 test-airflow2 test-system check-wheel \
+	wheel sdist demo bench faults mutation clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
@@ -76,20 +76,29 @@ check-wheel: $(WHEEL) $(AF2_STAMP)
 		AIRFLOW__CORE__LOAD_EXAMPLES=False $(CURDIR)/$(BIN)/python $(CURDIR)/scripts/check_install.py
 	rm -rf $(OUTSIDE)
 
+# Everything on Airflow 3, the system tier included (tests/system: api-server, scheduler,
+# dag-processor and triggerer as processes, from this venv).
 test-airflow3: install
 	$(BIN)/python -m pytest -q
 
-# The suite on the lowest supported versions, without the whole-DAG runs.
+# The suite on the lowest supported versions, without the whole-DAG runs; the system tier
+# runs here on Airflow 2.11 (scheduler and triggerer as processes, from .venv-airflow2).
 test-airflow2: check-wheel
 	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not dagrun"
 
-# Airflow 3 and Airflow 2.11 side by side (both mostly wait on I/O: installs, the emulator).
+# Only the system tier, on both versions one after the other.
+test-system: install check-wheel
+	$(BIN)/python -m pytest -q -m system
+	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m system
+
+# Airflow 3 and Airflow 2.11 side by side (both mostly wait on I/O: installs, the emulator,
+# Airflow's schedulers).
 test: lint typecheck
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-airflow3 test-airflow2
 
-# Without the whole-DAG runs (the slowest tests), on Airflow 3 only.
+# Without the whole-DAG runs and the system tier (the slowest tests), on Airflow 3 only.
 test-fast: lint typecheck
-	$(BIN)/python -m pytest -q -m "not dagrun"
+	$(BIN)/python -m pytest -q -m "not dagrun and not system"
 
 demo: install
 	$(BIN)/python scripts/demo.py

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
+    AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
     conf,
@@ -31,6 +32,10 @@ from airflow_provider_posthog_recordings.triggers.recordings_trigger import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+#: Airflow's own deferral timeout comes this long after the sensor's: the trigger's deadline
+#: ends the wait first, with its own message.
+DEFERRAL_TIMEOUT_GRACE = 60.0
 
 
 class PostHogRecordingsSensor(BaseSensorOperator):
@@ -55,7 +60,8 @@ class PostHogRecordingsSensor(BaseSensorOperator):
             ``operators.default_deferrable``).
         posthog_conn_id: the PostHog connection.
         poke_interval, timeout, mode: as every sensor. A deferred wait also ends at
-            ``timeout``: the trigger is given that deadline.
+            ``timeout``: the trigger is given that deadline (Airflow's deferral timeout, a
+            minute later, is only the backstop).
 
     Returns:
         The matching recording ids (at most ``max_ids``).
@@ -137,11 +143,16 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         timeout = self.timeout
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         if not self.deferrable:
+            started = time.monotonic()
             try:
                 return super().execute(context)
             except AirflowSensorTimeout:
-                message = timeout_message(seconds, self.min_count, self.query)
-                raise AirflowSensorTimeout(f"Waiting for PostHog recordings {message}") from None
+                message = self._timed_out(seconds)
+                raise AirflowSensorTimeout(message) from None
+            except AirflowSkipException:
+                if time.monotonic() - started >= seconds:  # soft_fail at the timeout
+                    self._timed_out(seconds)
+                raise
         end_time = time.time() + seconds
         first = self.poke(context)
         if first.is_done:
@@ -159,14 +170,26 @@ class PostHogRecordingsSensor(BaseSensorOperator):
                 timeout=seconds,
             ),
             method_name="execute_complete",
-            timeout=timedelta(seconds=seconds),
+            # The trigger ends the wait itself at the timeout, with a message that says what
+            # it waited for; Airflow's deferral timeout is the backstop (a stopped triggerer).
+            timeout=timedelta(seconds=seconds + DEFERRAL_TIMEOUT_GRACE),
         )
+
+    def _timed_out(self, seconds: float) -> str:
+        """Log and return the timeout message (a soft_fail sensor's skip does not show it)."""
+        message = "Waiting for PostHog recordings " + timeout_message(
+            seconds, as_int(self.min_count, "min_count", minimum=1), self.query
+        )
+        self.log.warning(message)
+        return message
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: return the ids, or fail with the trigger's message."""
         status = (event or {}).get("status")
         message = (event or {}).get("message", "no event from the trigger")
         if status == "timeout":
+            # Logged too: with soft_fail Airflow skips the task with a message of its own.
+            self.log.warning("Waiting for PostHog recordings %s", message)
             raise AirflowSensorTimeout(f"Waiting for PostHog recordings {message}")
         if not event or status != "success":
             raise PostHogError(f"Waiting for PostHog recordings failed: {message}")

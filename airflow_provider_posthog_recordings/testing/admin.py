@@ -13,8 +13,10 @@ line), under ``/_emulator/``, without a key, neither recorded nor budgeted:
   ids that existed;
 * ``POST /_emulator/playlists`` ``{"name": ..., "pinned": true, "recording_ids": [...]}``:
   create a collection out of band;
+* ``POST /_emulator/keys`` ``{"key": "phx_...", "scopes": null}``: another personal API key
+  (every scope unless ``scopes``), with budgets of its own;
 * ``GET  /_emulator/requests``: every API request received (``method``, ``path``,
-  ``status``, ``at`` in epoch seconds), e.g. to count 429s.
+  ``status``, ``at`` in epoch seconds, the ``key`` it came with), e.g. to count 429s.
 """
 
 from __future__ import annotations
@@ -64,10 +66,22 @@ def _playlist(emulator: PostHogEmulator, query: dict[str, str], body: Any) -> An
     return emulator.create_playlist(**body)
 
 
+def _key(emulator: PostHogEmulator, query: dict[str, str], body: Any) -> Any:
+    emulator.add_api_key(str(body["key"]), scopes=body.get("scopes"))
+    return {"key": body["key"]}
+
+
 def _requests(emulator: PostHogEmulator, query: dict[str, str], body: Any) -> Any:
     return {
         "requests": [
-            {"method": r.method, "path": r.path, "status": r.status, "at": r.at, "fault": r.fault}
+            {
+                "method": r.method,
+                "path": r.path,
+                "status": r.status,
+                "at": r.at,
+                "fault": r.fault,
+                "key": r.key,
+            }
             for r in emulator.requests
         ]
     }
@@ -79,6 +93,7 @@ ROUTES: dict[tuple[str, str], AdminRoute] = {
     ("POST", "/_emulator/seed"): _seed,
     ("POST", "/_emulator/delete"): _delete,
     ("POST", "/_emulator/playlists"): _playlist,
+    ("POST", "/_emulator/keys"): _key,
     ("GET", "/_emulator/requests"): _requests,
 }
 

@@ -76,7 +76,8 @@ class RequestRecord:
     """One request the emulator received and how it was answered.
 
     ``status`` is None when the connection was dropped without an answer;
-    ``fault`` names the injected fault, if any.
+    ``fault`` names the injected fault, if any; ``at`` is when it came (epoch seconds) and
+    ``key`` the valid key it was sent with.
     """
 
     method: str
@@ -87,6 +88,7 @@ class RequestRecord:
     body: Any = None
     fault: str | None = None
     at: float = field(default_factory=time.time)
+    key: str | None = None
 
 
 @dataclass
@@ -176,6 +178,7 @@ class EmulatorCore:
             key is not None,
             body,
             fault.kind if fault else None,
+            key=key.key if key is not None else None,
         )
         with self.lock:
             self.requests.append(record)

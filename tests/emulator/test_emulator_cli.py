@@ -190,8 +190,12 @@ def test_cli_admin_routes_let_another_process_add_delete_and_look(tmp_path: Path
         assert statuses == [200, 200, 429]
         time.sleep(3.1)
         assert requests.get(url, headers=headers, timeout=10).status_code == 200
+        # Another key has budgets of its own.
+        requests.post(f"{admin}/keys", json={"key": "phx_other_key"}, timeout=10).raise_for_status()
+        other = {"Authorization": "Bearer phx_other_key"}
+        assert requests.get(url, headers=other, timeout=10).status_code == 200
         seen = requests.get(f"{admin}/requests", timeout=10).json()["requests"]
-        assert [r["status"] for r in seen] == [200, 200, 429, 200]
+        assert [r["status"] for r in seen] == [200, 200, 429, 200, 200]
         assert all(r["path"].startswith("/api/") and r["at"] > 1e9 for r in seen)
     with _serve(tmp_path) as info:
         assert requests.get(f"{info['url']}/_emulator/recordings", timeout=10).status_code == 404

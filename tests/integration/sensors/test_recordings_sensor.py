@@ -88,7 +88,8 @@ def test_deferrable_defers_with_a_serialisable_trigger(posthog_conn: Any) -> Non
     trigger = deferred.value.trigger
     assert isinstance(trigger, PostHogRecordingsTrigger)
     assert deferred.value.method_name == "execute_complete"
-    assert deferred.value.timeout == timedelta(seconds=600)
+    # The trigger's own deadline ends the wait; Airflow's deferral timeout is the backstop.
+    assert deferred.value.timeout == timedelta(seconds=660)
     path, kwargs = trigger.serialize()
     module = "airflow_provider_posthog_recordings.triggers.recordings_trigger"
     assert path == f"{module}.PostHogRecordingsTrigger"
@@ -142,7 +143,9 @@ async def test_trigger_does_not_block_the_event_loop(posthog_conn: Any) -> None:
     event = await asyncio.wait_for(trigger.run().__anext__(), timeout=10)
     ticking.cancel()
     assert event.payload["status"] == "success"
-    assert ticks >= 20  # the loop kept running during the 0.5 s request
+    # The loop kept running during the 0.5 s request (blocked, it would not tick at all; the
+    # bound is low because the system tier may load both cores meanwhile).
+    assert ticks >= 5
 
 
 @pytest.mark.asyncio
