@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.jobs.deletion import read_deletion_record
-from tests.system.conftest import EXAMPLE_DAG_IDS
+from tests.system.conftest import APPROVAL_DAG_ID, EXAMPLE_DAG_IDS
 from tests.system.deployment import (
     AIRFLOW_MAJOR,
     Deployment,
@@ -102,6 +102,7 @@ def early_runs(deployment: Deployment, posthog_process: EmulatorProcess) -> dict
         "curation": ("posthog_playlist_curation", None),
         "erasure_defaults": ("posthog_gdpr_erasure", None),
         "erasure": ("posthog_gdpr_erasure", {"distinct_id": "system-user-42"}),
+        "archive": ("posthog_archive_then_purge", None),
         "sensor_timeout": ("system_sensor_timeout", {"distinct_id": "never-seen"}),
         "sensor_wait": ("system_sensor_wait", {"distinct_id": marker}),
     }
@@ -150,8 +151,10 @@ def test_every_example_dag_succeeds_when_triggered_by_hand(
         "triage": "posthog_daily_triage",
         "erasure_defaults": "posthog_gdpr_erasure",
         "erasure": "posthog_gdpr_erasure",
+        "archive": "posthog_archive_then_purge",
     }
-    assert set(dags.values()) == EXAMPLE_DAG_IDS
+    # The approval DAG waits for a person: test_the_approval_dag_plans_waits_then_applies.
+    assert set(dags.values()) == EXAMPLE_DAG_IDS - {APPROVAL_DAG_ID}
     for name, dag_id in dags.items():
         state = deployment.wait_for_run(dag_id, run_ids[name], timeout=240)
         assert state == "success", _describe(deployment, dag_id, run_ids[name])
@@ -173,6 +176,8 @@ def test_every_example_dag_succeeds_when_triggered_by_hand(
         "erase_recordings": "skipped",
         "report": "skipped",
     }
+    archive = deployment.xcom("posthog_archive_then_purge", run_ids["archive"], "report")
+    assert archive["report_only"] is True and archive["deleted"] == 0
     erased = deployment.xcom("posthog_gdpr_erasure", run_ids["erasure"], "report")
     assert erased["deleted"] == 3 and erased["remaining"] == 0
     assert set(early_runs["person"]) <= posthog_process.deleted_ids()
