@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from tests.system.conftest import APPROVAL_DAG_ID
+from tests.system.conftest import APPROVAL_DAG_ID, api_session, wait_for_approval_request
 from tests.system.deployment import AIRFLOW_MAJOR, Deployment, EmulatorProcess
 
 pytestmark = [
@@ -27,19 +26,6 @@ pytestmark = [
         "its file defines no DAG",
     ),
 ]
-
-#: The states of a human-in-the-loop task waiting for its answer (3.3 parks it in
-#: ``awaiting_input``; 3.1 and 3.2 defer it).
-WAITING = {"awaiting_input", "deferred"}
-
-
-def api_session(deployment: Deployment) -> requests.Session:
-    """A session with a token of the simple auth manager (all users are admins here)."""
-    answer = requests.get(f"{deployment.api_url}/auth/token", timeout=30)
-    assert answer.status_code in (200, 201), answer.text
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    return session
 
 
 def read_candidates(plan_location: str) -> list[str]:
@@ -66,7 +52,7 @@ def test_the_approval_dag_plans_waits_then_applies(
     deleted_before = posthog_process.deleted_ids()
     plan_path = system_root / "approval-plans"
     run_id = deployment.trigger(APPROVAL_DAG_ID, {"plan_path": str(plan_path)})
-    deployment.wait_for_task(APPROVAL_DAG_ID, run_id, "approve_purge", WAITING, timeout=180)
+    wait_for_approval_request(deployment, APPROVAL_DAG_ID, run_id)
 
     manifest = deployment.xcom(APPROVAL_DAG_ID, run_id, "plan_purge")
     location = manifest["plan_location"]
