@@ -95,7 +95,7 @@ def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(
             f"the browser tier needs Chromium at {CHROMIUM} (Debian: apt-get install -y "
-            "chromium; `make install` does it as root; or set CHROMIUM=/path/to/chromium)",
+            "chromium; `make browser`, run by `make test`, does it as root; or set CHROMIUM=...)",
             pytrace=False,
         )
     with sync_playwright() as playwright:
