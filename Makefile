@@ -21,8 +21,8 @@ WHEEL     := dist/airflow_provider_posthog_recordings-$(shell sed -n 's/^version
 # Run checks from outside the source tree, so that only the installed wheel can be imported.
 OUTSIDE   := $(shell mktemp -d -u /tmp/posthog-provider-check.XXXXXX)
 
-.PHONY: install lint typecheck test test-fast test-airflow3 test-airflow2 test-system check-wheel \
-	wheel sdist demo bench faults mutation clean
+.PHONY: install browser lint typecheck test test-fast test-airflow3 test-airflow2 test-system \
+	check-wheel wheel sdist demo bench faults mutation clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
@@ -32,6 +32,22 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tier (tests/system/test_ui_browser.py, Airflow 3 only) drives Debian's Chromium
+# through Playwright (a dev extra); Playwright's own browsers are not downloaded. Installed with
+# apt when missing and run as root (CI); otherwise this fails, naming what to do.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "The browser tier needs Chromium at $(CHROMIUM): sudo apt-get install -y chromium," \
+			"or make ... CHROMIUM=/path/to/chromium" >&2; \
+		exit 1; \
+	fi
+	@test -x $(CHROMIUM)
+
+browser: $(STAMP) $(CHROMIUM)
 
 lint: install
 	$(BIN)/ruff check .
@@ -78,18 +94,19 @@ check-wheel: $(WHEEL) $(AF2_STAMP)
 
 # Everything on Airflow 3, the system tier included (tests/system: api-server, scheduler,
 # dag-processor and triggerer as processes, from this venv).
-test-airflow3: install
-	$(BIN)/python -m pytest -q
+test-airflow3: install browser
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 # The suite on the lowest supported versions, without the whole-DAG runs; the system tier
-# runs here on Airflow 2.11 (scheduler and triggerer as processes, from .venv-airflow2).
+# runs here on Airflow 2.11 (scheduler and triggerer as processes, from .venv-airflow2),
+# without the browser tier (Airflow 3's UI; no Playwright in this venv).
 test-airflow2: check-wheel
-	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not dagrun"
+	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not dagrun and not browser"
 
 # Only the system tier, on both versions one after the other.
-test-system: install check-wheel
-	$(BIN)/python -m pytest -q -m system
-	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m system
+test-system: install browser check-wheel
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -m system
+	$(AF2_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "system and not browser"
 
 # Airflow 3 and Airflow 2.11 side by side (both mostly wait on I/O: installs, the emulator,
 # Airflow's schedulers).
@@ -131,4 +148,4 @@ mutation: install
 	@$(BIN)/mutmut results --all true | $(BIN)/python scripts/mutation_score.py --min 90
 
 clean:
-	rm -rf mutants airflow_home .demo .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist
+	rm -rf mutants airflow_home .demo browser-artifacts .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist

@@ -14,8 +14,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.system.deployment import AIRFLOW_MAJOR, EXAMPLE_DAGS, Deployment, EmulatorProcess
+from tests.system.deployment import (
+    AIRFLOW_MAJOR,
+    EXAMPLE_DAGS,
+    Deployment,
+    EmulatorProcess,
+    wait_until,
+)
 
 SYSTEM_DAGS = Path(__file__).parent / "dags"
 #: PostHog's minute lasts 6 s here, on both sides: a deferral then outlasts the worker that
@@ -31,6 +38,18 @@ EXAMPLE_DAG_IDS = {path.stem for path in EXAMPLE_DAGS.glob("*.py")} - (
     {APPROVAL_DAG_ID} if AIRFLOW_MAJOR < 3 else set()
 )
 SYSTEM_DAG_IDS = {"system_purge", "system_sensor_wait", "system_sensor_timeout"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Each phase's report on the item (``rep_setup``, ``rep_call``: the browser tier keeps its
+    screenshots when the test failed), and a failed browser test's report names the folder."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+    folder = getattr(item, "browser_artifacts", None)
+    if folder is not None and report.failed:
+        report.sections.append(("browser screenshots", f"kept in {folder}"))
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +129,35 @@ def deployment(system_root: Path, posthog_process: EmulatorProcess) -> Iterator[
         airflow.stop()
     left = airflow.leftover_pids()
     assert not left, f"processes of the deployment still running: {left}"
+
+
+def api_session(deployment: Deployment) -> requests.Session:
+    """A session with a token of the simple auth manager (all users are admins here)."""
+    answer = requests.get(f"{deployment.api_url}/auth/token", timeout=30)
+    assert answer.status_code in (200, 201), answer.text
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    return session
+
+
+#: The states of a human-in-the-loop task waiting for its answer (3.3 parks it in
+#: ``awaiting_input``; 3.1 and 3.2 defer it).
+AWAITING_INPUT = {"awaiting_input", "deferred"}
+
+
+def wait_for_approval_request(deployment: Deployment, dag_id: str, run_id: str) -> None:
+    """Wait until ``approve_purge`` waits for its answer and the scheduler has taken the exit
+    of the process that parked it. On Airflow 3.3.2 an answer given before that (within about
+    a second of parking) re-queues the task, and the late executor event then fails it
+    ("finished with state success, but the task instance's state attribute is queued")."""
+    deployment.wait_for_task(dag_id, run_id, "approve_purge", AWAITING_INPUT, timeout=180)
+    event = (
+        "Received executor event with state success for task instance TaskInstanceKey("
+        f"dag_id='{dag_id}', task_id='approve_purge', run_id='{run_id}'"
+    )
+
+    def taken() -> bool:
+        deployment.check_alive()
+        return event in deployment.processes["scheduler"].output()
+
+    wait_until(taken, 60, f"the scheduler to take the exit of {dag_id}.approve_purge")
