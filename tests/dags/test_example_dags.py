@@ -307,8 +307,10 @@ def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
     """The key's minute is scaled down to 3 s (a clock): the budgeted run defers several times
     for it, the triggers run in line in dag.test(), and the manifest is the same."""
     from airflow_provider_posthog_recordings import key_budget
+    from airflow_provider_posthog_recordings.operators import deletion_operators
 
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+    mocker.patch.object(deletion_operators, "MIN_DEFERRAL_SECONDS", 0.0)  # no scheduler here
     now = datetime.now(timezone.utc).replace(microsecond=0)
     dag = dagbag.dags["posthog_retention_policy"]
     purge_task = dag.get_task("purge_old_recordings")
