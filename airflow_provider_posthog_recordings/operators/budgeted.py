@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 DEFAULT_MAX_WAIT_IN_WORKER = 30.0
 #: Largest state (JSON characters) also carried by the trigger.
 MAX_STATE_IN_TRIGGER = 30_000
+#: A deferral lasts at least this long. Airflow 3's scheduler fails a task that is queued
+#: again before the executor has reported the exit of the process that deferred it
+#: ("finished with state success, but the task instance's state attribute is queued":
+#: apache/airflow#66374, #67287, #72716); under load that report can take seconds.
+MIN_DEFERRAL_SECONDS = 15.0
 
 
 def object_storage_path(path: str) -> Any:
@@ -51,7 +56,8 @@ class PostHogBudgetedOperator(PostHogBaseOperator):
         (default: Airflow's ``operators.default_deferrable``).
     :param max_wait_in_worker: longer budget waits than this (seconds) defer the task when
         ``deferrable`` (default 30: the hourly budget always defers, short waits do not;
-        templated).
+        templated). A deferral lasts at least :data:`MIN_DEFERRAL_SECONDS` (15 s): on Airflow
+        3 a task resumed sooner can be failed by the scheduler.
     :param manifest_ids: at most this many ids in each list of the manifest (templated).
     """
 
@@ -98,10 +104,11 @@ class PostHogBudgetedOperator(PostHogBaseOperator):
 
     def defer_for_budget(self, wait_seconds: float, state: dict[str, Any]) -> None:
         """Give up the worker slot until the budget allows the next request."""
-        resume_at = datetime.now(timezone.utc) + timedelta(seconds=wait_seconds + 1.0)
+        seconds = max(wait_seconds + 1.0, MIN_DEFERRAL_SECONDS)
+        resume_at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
         self.log.info(
             "Deferring for %.0f s while the PostHog key's budget refills (leg %s)",
-            wait_seconds,
+            seconds,
             state.get("leg"),
         )
         # The state goes to the task's next_kwargs (a JSON column). A copy rides in the trigger

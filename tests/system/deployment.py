@@ -138,7 +138,7 @@ def start_process(
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}-{time.strftime('%H%M%S')}-{secrets.token_hex(2)}.log"
     with log.open("wb") as out:
-        popen = subprocess.Popen(  # noqa: S603 - our own command line
+        popen = subprocess.Popen(
             command,
             env=dict(env),
             cwd=cwd,
@@ -146,7 +146,7 @@ def start_process(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_the_tests if sys.platform == "linux" else None,  # noqa: PLW1509
+            preexec_fn=_die_with_the_tests if sys.platform == "linux" else None,
         )
     return Process(name, popen, log)
 
@@ -447,7 +447,7 @@ class Deployment:
 
     def airflow(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run ``airflow *args`` against this deployment; fail on a non-zero exit."""
-        result = subprocess.run(  # noqa: S603 - our own command line
+        result = subprocess.run(
             [str(VENV_BIN / "airflow"), *args],
             env=self.environment(),
             cwd=self.root,

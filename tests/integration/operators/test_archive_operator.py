@@ -17,6 +17,7 @@ from airflow_provider_posthog_recordings.jobs.playback import load_problems
 from airflow_provider_posthog_recordings.operators import (
     PostHogArchiveRecordingsOperator,
     PostHogPurgeRecordingsOperator,
+    budgeted,
 )
 from tests.helpers import connection_json, deferred_run
 
@@ -72,6 +73,7 @@ def test_a_recording_not_archived_fails_the_task_after_the_others(
 def fast_windows(mocker: Any) -> None:
     """The client's minute is 3 s here (a clock, scaled down)."""
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+    mocker.patch.object(budgeted, "MIN_DEFERRAL_SECONDS", 0.0)  # no scheduler here
 
 
 @pytest.mark.usefixtures("fast_windows")

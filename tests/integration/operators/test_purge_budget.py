@@ -18,6 +18,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import read_deletion_reco
 from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
     PostHogPurgeRecordingsOperator,
+    budgeted,
 )
 from airflow_provider_posthog_recordings.triggers.budget_wait_trigger import (
     PostHogBudgetWaitTrigger,
@@ -78,8 +79,10 @@ def test_three_daily_runs_with_a_budget_delete_the_backlog_oldest_first(
 
 @pytest.fixture
 def fast_windows(mocker: Any) -> None:
-    """The key's minute is 3 s here (a clock, scaled down): budget waits stay short."""
+    """The key's minute is 3 s here (a clock, scaled down): budget waits stay short, and so
+    do deferrals (no 15 s floor: no scheduler here to race with)."""
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+    mocker.patch.object(budgeted, "MIN_DEFERRAL_SECONDS", 0.0)
 
 
 @pytest.mark.usefixtures("fast_windows")
@@ -171,6 +174,28 @@ async def test_the_budget_trigger_waits_then_hands_the_state_back() -> None:
     event = await trigger.run().asend(None)
     assert time.monotonic() - started >= 0.15
     assert event.payload == {"status": "resume", "resume_at": resume_at, "state": {"leg": 2}}
+
+
+def test_a_deferral_lasts_at_least_the_floor(
+    emulator_factory: Any, monkeypatch: Any, no_sleep: Any, mocker: Any
+) -> None:
+    """A wait of a second still defers for 15 s: on Airflow 3 a task queued again before the
+    executor reported the exit of the process that deferred is failed by the scheduler."""
+    mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+    server = emulator_factory(profile="cloud", rate_limits=False, clock=lambda: START)
+    server.seed_recordings(30, days=40, seed=50, end=START)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server, requests_per_minute=10)
+    )
+    op = PostHogPurgeRecordingsOperator(
+        task_id="purge", older_than_days=10, deferrable=True, max_wait_in_worker=0.5
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({"data_interval_end": START})
+    resume_at = datetime.fromisoformat(deferred.value.trigger.resume_at)
+    wait = (resume_at - datetime.now(timezone.utc)).total_seconds()
+    assert budgeted.MIN_DEFERRAL_SECONDS == 15.0
+    assert 14 < wait <= 15
 
 
 def test_resume_without_state_fails_clearly(cloud_conn: Any) -> None:

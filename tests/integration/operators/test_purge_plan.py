@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.client.http import key_budget
 from airflow_provider_posthog_recordings.jobs import purge, purge_plan
-from airflow_provider_posthog_recordings.operators import PostHogPurgeRecordingsOperator
+from airflow_provider_posthog_recordings.operators import PostHogPurgeRecordingsOperator, budgeted
 from tests.helpers import connection_json
 
 DAY = timedelta(days=1)
@@ -129,6 +129,7 @@ def test_applying_a_plan_that_is_not_there_fails_before_deleting(
 def fast_windows(mocker: Any) -> None:
     """The key's minute is 3 s here (a clock, scaled down): budget waits stay short."""
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+    mocker.patch.object(budgeted, "MIN_DEFERRAL_SECONDS", 0.0)  # no scheduler here
 
 
 def _legs(

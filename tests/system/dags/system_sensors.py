@@ -1,7 +1,7 @@
 """Test-only DAGs of the system tier: the deferrable sensor, waiting and timing out.
 
 ``system_sensor_wait`` waits (deferred, polling every 2 s from the triggerer) for a
-recording of the ``distinct_id`` it is given. ``system_sensor_timeout`` waits 6 s for one
+recording of the ``distinct_id`` it is given. ``system_sensor_timeout`` waits 15 s for one
 that never comes: ``hard`` fails with the sensor's message, ``soft`` (``soft_fail``, as the
 triage example) is skipped. They use a key of their own (connection ``posthog_sensors``): a
 trigger polls outside any pool, and these run while the other scenarios' tasks do.
@@ -49,6 +49,6 @@ with DAG(
             query=QUERY,
             deferrable=True,
             poke_interval=2,
-            timeout=6,
+            timeout=15,
             soft_fail=soft,
         )

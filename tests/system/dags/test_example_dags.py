@@ -321,8 +321,10 @@ def test_a_deferred_purge_in_dag_test_matches_an_uninterrupted_one(
     """The key's minute is scaled down to 3 s (a clock): the budgeted run defers several times
     for it, the triggers run in line in dag.test(), and the manifest is the same."""
     from airflow_provider_posthog_recordings.client.http import key_budget
+    from airflow_provider_posthog_recordings.operators import budgeted
 
     mocker.patch.object(key_budget, "WINDOW_SECONDS", 3.0)
+    mocker.patch.object(budgeted, "MIN_DEFERRAL_SECONDS", 0.0)  # no scheduler here
     now = datetime.now(timezone.utc).replace(microsecond=0)
     dag = dagbag.dags["posthog_retention_policy"]
     purge_task = dag.get_task("purge_old_recordings")
