@@ -157,3 +157,43 @@ def test_a_client_that_forgot_refusals_fails_instead_of_looping(
     # The bound: one round per id and three more (learning refusals and caps).
     assert len(_posts(server, "bulk_delete/")) == len(ids) + 3
     assert server.recording_ids() == set(ids)  # nothing deleted on a guess
+
+
+def test_requests_to_delete_before_bulk_is_known_count_one_delete_each_and_the_checks(
+    posthog: Any, client: Any
+) -> None:
+    assert [client.requests_to_delete(n) for n in (-3, 0, 1, 499, 500, 501, 1000)] == [
+        0,
+        0,
+        2,
+        500,
+        501,
+        503,
+        1002,
+    ]
+
+
+def test_requests_to_delete_once_bulk_is_accepted_count_one_call_per_100(
+    posthog: Any, client: Any
+) -> None:
+    client.delete_recordings(posthog.seed_recordings(3, days=5))
+    assert [client.requests_to_delete(n) for n in (0, 1, 100, 101, 250)] == [0, 1, 1, 2, 3]
+
+
+def test_requests_to_delete_once_bulk_is_refused_count_one_delete_each(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(bulk_mode="refuse")
+    client = client_for(server)
+    client.delete_recordings(server.seed_recordings(3, days=5))
+    assert [client.requests_to_delete(n) for n in (0, 1, 500, 501)] == [0, 2, 501, 503]
+
+
+def test_requests_to_delete_on_an_older_server_count_one_call_per_20(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(bulk_delete_cap=20)
+    client = client_for(server)
+    client.delete_recordings(server.seed_recordings(30, days=5))
+    assert server.recording_ids() == set()
+    assert [client.requests_to_delete(n) for n in (20, 21, 100)] == [1, 2, 5]
