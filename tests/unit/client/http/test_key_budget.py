@@ -623,3 +623,17 @@ def test_a_429_holds_back_other_threads() -> None:
     thread.start()
     thread.join(5.0)
     assert waits == [20.0]
+
+
+def test_forecast_of_nothing_is_nothing_even_while_paused() -> None:
+    budget = KeyBudget(3, clock=lambda: 0.0)
+    budget.pause(100.0)
+    assert budget.forecast(0, 1.0) == (0.0, 0)
+
+
+def test_a_429_on_a_budget_of_two_spreads_them_over_the_minute() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(2, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(30.0)
+    # Two requests taken as sent at -30.5 and 0: the second leaves at 60.5.
+    assert _slots_after(budget, fake, 3) == pytest.approx([30.0, SPAN, 30.0 + SPAN])
