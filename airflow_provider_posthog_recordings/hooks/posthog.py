@@ -59,10 +59,9 @@ TEST_CONNECTION_TIMEOUT = 4.0
 class PostHogHook(BaseHook):
     """Interact with PostHog session recordings through an Airflow connection.
 
-    Args:
-        posthog_conn_id: the connection id (conn_type ``posthog``).
-        client_options: keyword arguments for :class:`PostHogClient` that override the
-            connection's extras (e.g. ``{"page_size": 100}``).
+    :param posthog_conn_id: the connection id (conn_type ``posthog``).
+    :param client_options: keyword arguments for :class:`PostHogClient` that override the
+        connection's extras (e.g. ``{"page_size": 100}``).
 
     :meth:`get_client` (or :meth:`get_conn`) returns the client, whose methods do the work.
     """

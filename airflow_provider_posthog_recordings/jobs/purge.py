@@ -100,30 +100,29 @@ PLANNING_MAX_WAIT = 90.0
 class PurgeSettings:
     """What to purge.
 
-    Attributes:
-        older_than_days: delete recordings that started more than this many days before
-            ``reference``.
-        reference: the run's logical end (``data_interval_end``), aware.
-        report_only: decide and report, delete nothing.
-        max_deletions: the typo guard: when more recordings match the policy than this,
-            refuse before deleting anything (None: no cap).
-        max_deletions_per_run: the per-run budget: delete at most this many, oldest first,
-            and leave the rest (the ``backlog``) to later runs (None: all).
-        keep_playlists: names or short ids of playlists whose recordings are kept.
-        keep_pinned: also keep recordings of every pinned playlist.
-        keep_shared: keep recordings whose public sharing is enabled (one extra request per
-            candidate).
-        query: extra filters that narrow what the policy looks at.
-        manifest_ids: how many deleted ids the manifest lists at most.
-        page_size: recordings per list request (default: the client's).
-        record: where to write every deleted id (None: no durable record).
-        archive_path: archive each candidate there first and delete only the recordings
-            whose archive was verified (None: no archive; see :mod:`.archive`).
-        archive_gate: set by :func:`run` from ``archive_path``.
-        plan_store: where the first leg writes the plan, for later legs to read instead of
-            listing again (None, or a plan too large for the store: they list again).
-        apply_plan: a plan written before (by a report-only run) to apply: only its ids are
-            deleted, each checked again against the policy (None: make a plan now).
+    :ivar older_than_days: delete recordings that started more than this many days before
+        ``reference``.
+    :ivar reference: the run's logical end (``data_interval_end``), aware.
+    :ivar report_only: decide and report, delete nothing.
+    :ivar max_deletions: the typo guard: when more recordings match the policy than this,
+        refuse before deleting anything (None: no cap).
+    :ivar max_deletions_per_run: the per-run budget: delete at most this many, oldest first,
+        and leave the rest (the ``backlog``) to later runs (None: all).
+    :ivar keep_playlists: names or short ids of playlists whose recordings are kept.
+    :ivar keep_pinned: also keep recordings of every pinned playlist.
+    :ivar keep_shared: keep recordings whose public sharing is enabled (one extra request per
+        candidate).
+    :ivar query: extra filters that narrow what the policy looks at.
+    :ivar manifest_ids: how many deleted ids the manifest lists at most.
+    :ivar page_size: recordings per list request (default: the client's).
+    :ivar record: where to write every deleted id (None: no durable record).
+    :ivar archive_path: archive each candidate there first and delete only the recordings
+        whose archive was verified (None: no archive; see :mod:`.archive`).
+    :ivar archive_gate: set by :func:`run` from ``archive_path``.
+    :ivar plan_store: where the first leg writes the plan, for later legs to read instead of
+        listing again (None, or a plan too large for the store: they list again).
+    :ivar apply_plan: a plan written before (by a report-only run) to apply: only its ids are
+        deleted, each checked again against the policy (None: make a plan now).
     """
 
     older_than_days: int | str
@@ -179,11 +178,10 @@ def check_settings(settings: PurgeSettings) -> datetime:
 class Protection:
     """The recordings that protected playlists hold.
 
-    Attributes:
-        ids: the items read.
-        names: the protected playlists, for the manifest.
-        unread: short id -> label of protected collections that could not be read whole:
-            for these, each candidate's playlists are asked for.
+    :ivar ids: the items read.
+    :ivar names: the protected playlists, for the manifest.
+    :ivar unread: short id -> label of protected collections that could not be read whole:
+        for these, each candidate's playlists are asked for.
     """
 
     ids: frozenset[str] = frozenset()
@@ -206,9 +204,8 @@ def load_protection(
 ) -> Protection:
     """Read the protected playlists.
 
-    Raises:
-        PostHogConfigError: a named playlist does not exist, or is a ``filters`` playlist
-            (its recordings are a search, not a list that can be protected by id).
+    :raises PostHogConfigError: a named playlist does not exist, or is a ``filters`` playlist
+        (its recordings are a search, not a list that can be protected by id).
     """
     wanted = {name.strip() for name in keep_playlists if name and name.strip()}
     found: set[str] = set()
@@ -261,8 +258,7 @@ def purge_query(
     """The list query of a purge: the user's filters, an explicit window ending at the cutoff,
     oldest first (so that a per-run budget takes the oldest).
 
-    Args:
-        start: list from here instead of the window's start (a paused run resuming).
+    :param start: list from here instead of the window's start (a paused run resuming).
     """
     base = RecordingsQuery.parse(settings.query)
     if base.session_ids:
@@ -374,14 +370,12 @@ def run(
 ) -> JobOutcome:
     """Run one leg of a purge: the whole purge, or until the budget makes it pause.
 
-    Args:
-        client: the PostHog client (its ``max_budget_wait`` decides when to pause).
-        settings: what to purge.
-        state: the state of the paused leg before, to carry on from.
+    :param client: the PostHog client (its ``max_budget_wait`` decides when to pause).
+    :param settings: what to purge.
+    :param state: the state of the paused leg before, to carry on from.
 
-    Raises:
-        PostHogConfigError: bad settings, an unknown protected playlist, or more candidates
-            than ``max_deletions`` (in which case nothing was deleted).
+    :raises PostHogConfigError: bad settings, an unknown protected playlist, or more candidates
+        than ``max_deletions`` (in which case nothing was deleted).
     """
     state = dict(state or {})
     settings.reference = carried_reference(state, settings.reference)
@@ -475,8 +469,7 @@ def _plan_and_delete(
 def _make_plan(lister: _Lister, settings: PurgeSettings, spill: _Spill) -> dict[str, Any]:
     """List the window into ``spill`` and return the plan's header (counts, policy, cutoff).
 
-    Raises:
-        PostHogConfigError: a real run with more candidates than ``max_deletions``.
+    :raises PostHogConfigError: a real run with more candidates than ``max_deletions``.
     """
     counts = PlanCounts()
     oldest: Candidate | None = None

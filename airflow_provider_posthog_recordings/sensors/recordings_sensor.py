@@ -51,20 +51,20 @@ class PostHogRecordingsSensor(BaseSensorOperator):
             deferrable=True,
         )
 
-    Args:
-        query: filters (templated). Give ``date_from``: PostHog's default is 3 days.
-        min_count: how many recordings must match.
-        include_ongoing: count recordings still being recorded (default True).
-        max_ids: at most this many ids are returned.
-        deferrable: wait in the triggerer instead of a worker slot (default: Airflow's
-            ``operators.default_deferrable``).
-        posthog_conn_id: the PostHog connection.
-        poke_interval, timeout, mode: as every sensor. A deferred wait also ends at
-            ``timeout``: the trigger is given that deadline (Airflow's deferral timeout, a
-            minute later, is only the backstop).
+    :param query: filters (templated). Give ``date_from``: PostHog's default is 3 days.
+    :param min_count: how many recordings must match.
+    :param include_ongoing: count recordings still being recorded (default True).
+    :param max_ids: at most this many ids are returned.
+    :param deferrable: wait in the triggerer instead of a worker slot (default: Airflow's
+        ``operators.default_deferrable``).
+    :param posthog_conn_id: the PostHog connection.
+    :param poke_interval: as every sensor. A deferred wait also ends at
+        ``timeout``: the trigger is given that deadline (Airflow's deferral timeout, a
+        minute later, is only the backstop).
+    :param timeout: see ``poke_interval``.
+    :param mode: see ``poke_interval``.
 
-    Returns:
-        The matching recording ids (at most ``max_ids``).
+    :return: The matching recording ids (at most ``max_ids``).
     """
 
     template_fields: Sequence[str] = (

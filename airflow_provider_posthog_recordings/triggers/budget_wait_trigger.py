@@ -41,12 +41,10 @@ class PostHogBudgetWaitTrigger(BaseTrigger):
     the deferral's kwargs: Airflow 3's ``dag.test()`` replaces those kwargs with the event. The
     event is logged without it (:class:`BudgetResumeEvent`).
 
-    Args:
-        resume_at: ISO 8601 time (with offset) to fire at.
-        state: the job's JSON-able state, returned in the event.
+    :param resume_at: ISO 8601 time (with offset) to fire at.
+    :param state: the job's JSON-able state, returned in the event.
 
-    Yields:
-        ``{"status": "resume", "resume_at": ..., "state": ...}``.
+    :return: ``{"status": "resume", "resume_at": ..., "state": ...}``.
     """
 
     def __init__(self, resume_at: str, state: dict[str, Any] | None = None) -> None:

@@ -23,18 +23,16 @@ class PostHogRecordingsTrigger(BaseTrigger):
     the wait ends with a timeout event: the trigger keeps its own deadline because not every
     runner enforces the deferral's timeout (``dag.test()`` on Airflow 3 does not).
 
-    Args:
-        posthog_conn_id: the PostHog connection.
-        query: the filters as a JSON-able dict of API parameters.
-        min_count: recordings needed.
-        include_ongoing: count recordings still being recorded.
-        max_ids: at most this many ids in the event.
-        poll_interval: seconds between polls.
-        end_time: when to give up, in seconds since the epoch (UTC); None for never.
-        timeout: the sensor's timeout in seconds, for the timeout message.
+    :param posthog_conn_id: the PostHog connection.
+    :param query: the filters as a JSON-able dict of API parameters.
+    :param min_count: recordings needed.
+    :param include_ongoing: count recordings still being recorded.
+    :param max_ids: at most this many ids in the event.
+    :param poll_interval: seconds between polls.
+    :param end_time: when to give up, in seconds since the epoch (UTC); None for never.
+    :param timeout: the sensor's timeout in seconds, for the timeout message.
 
-    Yields:
-        ``{"status": "success", "recording_ids": [...], "count": n, "more": bool}`` (``count``
+    :return: ``{"status": "success", "recording_ids": [...], "count": n, "more": bool}`` (``count``
         is a lower bound when ``more``), ``{"status": "timeout", "message": "..."}`` or
         ``{"status": "error", "message": "..."}``.
     """

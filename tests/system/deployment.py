@@ -264,7 +264,7 @@ windows are scaled like the emulator's (--window-scale), so client and server ag
 the sizes below are set."""
 import importlib
 
-from airflow_provider_posthog_recordings import key_budget
+from airflow_provider_posthog_recordings.client.http import key_budget
 
 key_budget.WINDOW_SECONDS *= {scale!r}
 key_budget.HOUR_SECONDS *= {scale!r}

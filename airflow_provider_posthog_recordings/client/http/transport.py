@@ -109,22 +109,23 @@ class _Try:
 class Transport:
     """Requests to ``{base_url}/api/projects/{project_id}/...`` with PostHog's retry rules.
 
-    Args:
-        base_url: normalised ``scheme://host[:port]``.
-        api_key: the personal API key (sent only to ``base_url``; never logged).
-        project_id: the project's id.
-        budget: the key's shared request budget.
-        list_budget: the recordings-list budget (the plan's), or None.
-        snapshot_budget: the snapshots budget (the plan's), or None.
-        timeout: seconds to connect and to read.
-        max_retries, max_throttle_retries: retry budgets (see :class:`RequestRules`).
-        backoff_base, backoff_cap: exponential backoff parameters in seconds.
-        max_budget_wait: the longest wait for the budget (or a 429) this transport sleeps
-            through; a longer one raises :class:`PostHogBudgetWait` (None: always sleep).
-        sleep: the sleep function for waits (default: ``backoff.sleep``).
-        clock: the wall clock in epoch seconds (for HTTP-date ``Retry-After``).
-        session: a requests session (default: a new one).
-        pool_size: HTTP connections kept per host.
+    :param base_url: normalised ``scheme://host[:port]``.
+    :param api_key: the personal API key (sent only to ``base_url``; never logged).
+    :param project_id: the project's id.
+    :param budget: the key's shared request budget.
+    :param list_budget: the recordings-list budget (the plan's), or None.
+    :param snapshot_budget: the snapshots budget (the plan's), or None.
+    :param timeout: seconds to connect and to read.
+    :param max_retries: retry budgets (see :class:`RequestRules`).
+    :param max_throttle_retries: see ``max_retries``.
+    :param backoff_base: exponential backoff parameters in seconds.
+    :param backoff_cap: see ``backoff_base``.
+    :param max_budget_wait: the longest wait for the budget (or a 429) this transport sleeps
+        through; a longer one raises :class:`PostHogBudgetWait` (None: always sleep).
+    :param sleep: the sleep function for waits (default: ``backoff.sleep``).
+    :param clock: the wall clock in epoch seconds (for HTTP-date ``Retry-After``).
+    :param session: a requests session (default: a new one).
+    :param pool_size: HTTP connections kept per host.
     """
 
     def __init__(
@@ -244,16 +245,14 @@ class Transport:
     ) -> Answer:
         """Send one request, retrying as :func:`decide` says; the one place that makes errors.
 
-        Args:
-            rules: how the request may be retried (default: idempotent, 5xx retried).
-            listing: the request counts against the recordings-list budget too.
-            snapshots: the request counts against the snapshots budget too.
-            raw: a 2xx body is returned as text (JSON lines), not parsed.
+        :param rules: how the request may be retried (default: idempotent, 5xx retried).
+        :param listing: the request counts against the recordings-list budget too.
+        :param snapshots: the request counts against the snapshots budget too.
+        :param raw: a 2xx body is returned as text (JSON lines), not parsed.
 
-        Raises:
-            PostHogAPIError: an error answer (typed by status).
-            PostHogConnectionError: no answer after the retries.
-            PostHogBudgetWait: the budget's next slot is beyond ``max_budget_wait``.
+        :raises PostHogAPIError: an error answer (typed by status).
+        :raises PostHogConnectionError: no answer after the retries.
+        :raises PostHogBudgetWait: the budget's next slot is beyond ``max_budget_wait``.
         """
         rules = rules or self.rules()
         url, path = self._locate(path_or_url)
