@@ -197,3 +197,23 @@ def test_requests_to_delete_on_an_older_server_count_one_call_per_20(
     client.delete_recordings(server.seed_recordings(30, days=5))
     assert server.recording_ids() == set()
     assert [client.requests_to_delete(n) for n in (20, 21, 100)] == [1, 2, 5]
+
+
+def test_a_recording_protected_before_the_look_after_a_refused_bulk_is_kept(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(bulk_mode="refuse")
+    ids = server.seed_recordings(3, days=5)
+    client = client_for(server)
+    looks: dict[str, int] = {}
+
+    def keep(recording: Any) -> str | None:
+        # Protected between the first look and the one after the refused bulk delete.
+        looks[recording.id] = looks.get(recording.id, 0) + 1
+        return "now_protected" if recording.id == ids[0] and looks[recording.id] > 1 else None
+
+    result = client.delete_recordings(ids, keep=keep)
+    assert looks == {rid: 2 for rid in ids}
+    assert result.kept == {ids[0]: "now_protected"}
+    assert sorted(result.deleted) == sorted(ids[1:])
+    assert server.recording_ids() == {ids[0]}
