@@ -13,13 +13,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import IO, Any, Protocol
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.client.models import DeleteResult
 from airflow_provider_posthog_recordings.client.resources.deletion import KeepCheck
+from airflow_provider_posthog_recordings.jobs.progress import log_pause
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def run_leg(
 
     The client takes over the earlier leg's view of the key's budget and of the refused bulk
     actions (a resumed task runs in a new process); a paused leg's state carries them on,
-    with the requests of the run so far, and its progress is logged (:func:`log_pause`).
+    with the requests of the run so far, and its progress is logged (:func:`.progress.log_pause`).
 
     Returns:
         The leg's outcome, and the requests of the whole run up to its end.
@@ -74,42 +75,6 @@ def run_leg(
         outcome.state["requests"] = requests
         log_pause(client, outcome, int(outcome.state.get("leg", 1)))
     return outcome, requests
-
-
-def log_pause(client: PostHogClient, outcome: JobOutcome, leg: int) -> None:
-    """One line a person can follow on a long run: done / planned, the legs left and when
-    it should end, from the key's budget (an estimate: latency and listing are left out)."""
-    wait = outcome.wait_seconds or 0.0
-    if outcome.settled is None or outcome.planned is None:
-        log.info(
-            "Leg %d ends before the plan is made (the key's budget is spent): planning again "
-            "in %.0f s",
-            leg,
-            wait,
-        )
-        return
-    left = max(0, outcome.planned - outcome.settled)
-    share = 100.0 * outcome.settled / outcome.planned if outcome.planned else 100.0
-    budget = client.transport.budget
-    requests = client.requests_to_delete(left)
-    if budget.per_minute or budget.per_hour:
-        seconds, pauses = budget.forecast(requests, client.max_budget_wait)
-        finish = datetime.now(timezone.utc) + timedelta(seconds=max(seconds, wait))
-        estimate = (
-            f"about {requests:,} requests left at {budget.describe()}: "
-            f"{max(pauses, 1)} more leg(s), done around {finish:%Y-%m-%d %H:%M} UTC"
-        )
-    else:
-        estimate = f"about {requests:,} requests left (no client-side budget: no estimate)"
-    log.info(
-        "Leg %d: %d of %d planned deletions done (%.0f%%); next leg in %.0f s; %s",
-        leg,
-        outcome.settled,
-        outcome.planned,
-        share,
-        wait,
-        estimate,
-    )
 
 
 def check_deletion_cap(candidates: int, max_deletions: int | None, what: str) -> None:

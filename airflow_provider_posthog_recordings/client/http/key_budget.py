@@ -72,12 +72,12 @@ class _Window:
         others sent evenly since (what the server's 429 implies, at the least)."""
         oldest = now + wait - self.seconds - SAFETY_MARGIN_SECONDS
         span = max(0.0, now - oldest)
-        step = span / (self.limit - 1) if self.limit > 1 else 0.0
+        step = span / max(1, self.limit - 1)
         assumed = [min(now, oldest + i * step) for i in range(self.limit)]
-        known = [float("-inf")] * (self.limit - len(self.sent)) + list(self.sent)
-        self.sent = deque(
-            (max(a, b) for a, b in zip(known, assumed, strict=True)), maxlen=self.limit
-        )
+        known = [-math.inf] * (self.limit - len(self.sent)) + list(self.sent)
+        # Both hold ``limit`` times: whether zip is strict makes no difference.
+        merged = zip(known, assumed, strict=True)  # pragma: no mutate
+        self.sent = deque((max(a, b) for a, b in merged), maxlen=self.limit)
 
 
 @dataclass
@@ -125,9 +125,13 @@ class KeyBudget:
         self._turns = threading.Condition()
         self._in_flight = 0
         self._first_turn: float | None = None
-        self._answered = False
-        self._throttled = False
-        self._known_after = min((w.seconds for w in self._windows), default=0.0)
+        # Equivalent mutants below: a falsy None is False; the first answer that is not a 429
+        # sets _throttled before anything reads it (until then, no answer keeps turns alone);
+        # _known_after is read only when there are windows (never its default).
+        self._answered = False  # pragma: no mutate
+        self._throttled = False  # pragma: no mutate
+        shortest = min((w.seconds for w in self._windows), default=0.0)  # pragma: no mutate
+        self._known_after = shortest
 
     def one_at_a_time(self) -> bool:
         """Whether requests now go one at a time (see the module docstring)."""
@@ -181,7 +185,9 @@ class KeyBudget:
             self._throttled = True
 
     def _next_slot(self, now: float) -> float:
-        slot = max(now, self._paused_until, self._last_slot)
+        slot = max(now, self._paused_until)
+        # Equivalent with a monotonic clock (each bound only grows), kept as a guard.
+        slot = max(slot, self._last_slot)  # pragma: no mutate
         for window in self._windows:
             slot = max(slot, window.earliest())
         return slot

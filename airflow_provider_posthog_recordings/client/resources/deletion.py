@@ -130,7 +130,7 @@ class RecordingDeletion:
         """About how many requests deleting ``count`` more recordings takes (for estimates):
         one bulk call per 100 once the server accepted one, else one DELETE each and one
         existence check per 500."""
-        if count <= 0:
+        if count <= 0:  # pragma: no mutate (0 gives 0 either way: the guard is for negatives)
             return 0
         if self._bulk_delete_accepted():
             return -(-count // self._bulk_delete_cap)

@@ -157,3 +157,63 @@ def test_a_client_that_forgot_refusals_fails_instead_of_looping(
     # The bound: one round per id and three more (learning refusals and caps).
     assert len(_posts(server, "bulk_delete/")) == len(ids) + 3
     assert server.recording_ids() == set(ids)  # nothing deleted on a guess
+
+
+def test_requests_to_delete_before_bulk_is_known_count_one_delete_each_and_the_checks(
+    posthog: Any, client: Any
+) -> None:
+    assert [client.requests_to_delete(n) for n in (-3, 0, 1, 499, 500, 501, 1000)] == [
+        0,
+        0,
+        2,
+        500,
+        501,
+        503,
+        1002,
+    ]
+
+
+def test_requests_to_delete_once_bulk_is_accepted_count_one_call_per_100(
+    posthog: Any, client: Any
+) -> None:
+    client.delete_recordings(posthog.seed_recordings(3, days=5))
+    assert [client.requests_to_delete(n) for n in (0, 1, 100, 101, 250)] == [0, 1, 1, 2, 3]
+
+
+def test_requests_to_delete_once_bulk_is_refused_count_one_delete_each(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(bulk_mode="refuse")
+    client = client_for(server)
+    client.delete_recordings(server.seed_recordings(3, days=5))
+    assert [client.requests_to_delete(n) for n in (0, 1, 500, 501)] == [0, 2, 501, 503]
+
+
+def test_requests_to_delete_on_an_older_server_count_one_call_per_20(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(bulk_delete_cap=20)
+    client = client_for(server)
+    client.delete_recordings(server.seed_recordings(30, days=5))
+    assert server.recording_ids() == set()
+    assert [client.requests_to_delete(n) for n in (20, 21, 100)] == [1, 2, 5]
+
+
+def test_a_recording_protected_before_the_look_after_a_refused_bulk_is_kept(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(bulk_mode="refuse")
+    ids = server.seed_recordings(3, days=5)
+    client = client_for(server)
+    looks: dict[str, int] = {}
+
+    def keep(recording: Any) -> str | None:
+        # Protected between the first look and the one after the refused bulk delete.
+        looks[recording.id] = looks.get(recording.id, 0) + 1
+        return "now_protected" if recording.id == ids[0] and looks[recording.id] > 1 else None
+
+    result = client.delete_recordings(ids, keep=keep)
+    assert looks == {rid: 2 for rid in ids}
+    assert result.kept == {ids[0]: "now_protected"}
+    assert sorted(result.deleted) == sorted(ids[1:])
+    assert server.recording_ids() == {ids[0]}

@@ -83,3 +83,39 @@ def test_delete_group_without_a_record(posthog: Any, client: Any) -> None:
     ledger = DeletionLedger()
     result = delete_group(client, ids, ledger=ledger, record=None)
     assert sorted(result.deleted) == sorted(ids) and ledger.deleted == 2
+
+
+def test_a_paused_leg_logs_its_progress_under_its_own_number(
+    posthog: Any, client_for: Any, caplog: Any
+) -> None:
+    caplog.set_level("INFO")
+    client = client_for(posthog, requests_per_minute=240, clock=time.monotonic)
+
+    def leg(state: dict[str, Any]) -> JobOutcome:
+        return JobOutcome(manifest={}, wait_seconds=5.0, state=state, settled=2, planned=4)
+
+    run_leg(client, None, lambda: leg({"leg": 3}))
+    run_leg(client, None, lambda: leg({}))
+    lines = [r.getMessage() for r in caplog.records if "planned deletions done" in r.getMessage()]
+    assert [line.split(":")[0] for line in lines] == ["Leg 3", "Leg 1"]
+    assert "at 240/minute" in lines[0]
+
+
+def test_delete_group_keeps_what_the_check_says_to_keep(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    server = emulator_factory(profile="cloud")
+    ids = server.seed_recordings(4, days=5)
+    client = client_for(server)
+    ledger = DeletionLedger()
+    result = delete_group(
+        client,
+        ids,
+        ledger=ledger,
+        record=None,
+        keep=lambda recording: "now_protected" if recording.id == ids[1] else None,
+    )
+    assert result.kept == {ids[1]: "now_protected"}
+    assert sorted(result.deleted) == sorted(ids[:1] + ids[2:])
+    assert server.recording_ids() == {ids[1]}
+    assert ledger.kept == {"now_protected": 1} and ledger.settled == 4

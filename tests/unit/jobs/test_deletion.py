@@ -199,3 +199,17 @@ def test_a_run_id_with_nothing_safe_in_it_still_gets_a_folder(tmp_path: Path) ->
     record = DeletionRecord(folder=tmp_path, run_id="", cutoff=None, policy={})
     record.write(result(deleted=["a"]))
     assert [path.name for path in tmp_path.iterdir()] == ["run"]
+
+
+def test_recordings_kept_at_the_last_moment_are_counted_by_reason_and_settled() -> None:
+    ledger = DeletionLedger()
+    ledger.keep("now_protected")
+    ledger.keep("not_archived", 3)
+    ledger.keep("now_protected")
+    ledger.add(result(deleted=["a"], kept={"b": "now_protected", "c": "pinned"}))
+    assert ledger.kept == {"now_protected": 3, "not_archived": 3, "pinned": 1}
+    assert ledger.settled == 1 + 7
+    summary = ledger.summary()
+    assert summary["kept_at_deletion"] == {"now_protected": 3, "not_archived": 3, "pinned": 1}
+    assert summary["deleted"] == 1 and summary["ids_truncated"] is False
+    assert DeletionLedger.from_state(ledger.to_state()).kept == ledger.kept

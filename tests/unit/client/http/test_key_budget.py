@@ -385,3 +385,255 @@ def test_shared_budget_keeps_both_limits() -> None:
     minute_only = shared_budget(scope, "key", 240)
     assert minute_only is not both and minute_only.per_hour is None
     assert shared_budget(scope, "key", 240, 0) is minute_only  # 0 is no limit, as None
+
+
+# --- forecast: what N more requests take at this budget, reserving nothing ---
+
+
+def test_forecast_of_nothing_is_nothing() -> None:
+    budget = KeyBudget(3, clock=lambda: 0.0)
+    assert budget.forecast(0) == (0.0, 0)
+    assert budget.forecast(-5, 1.0) == (0.0, 0)
+
+
+def test_forecast_goes_in_waves_and_counts_waits_beyond_max_wait() -> None:
+    budget = KeyBudget(3, clock=lambda: 0.0)
+    assert budget.forecast(3) == (0.0, 0)
+    assert budget.forecast(7) == (2 * SPAN, 0)
+    assert budget.forecast(7, 60.0) == (2 * SPAN, 2)
+    assert budget.forecast(7, SPAN) == (2 * SPAN, 0)  # a wait of exactly max_wait is taken
+    assert budget.forecast(4, None) == (SPAN, 0)
+
+
+def test_forecast_reserves_nothing() -> None:
+    fake = FakeTime(0.0)
+    budget = make(2, fake)
+    budget.forecast(10, 1.0)
+    assert [budget.acquire(), budget.acquire()] == [0.0, 0.0]
+
+
+def test_forecast_starts_from_the_requests_already_sent() -> None:
+    fake = FakeTime(0.0)
+    budget = make(2, fake)
+    budget.acquire()
+    budget.acquire()
+    fake.now = 10.0
+    assert budget.forecast(1) == (SPAN - 10.0, 0)
+    assert budget.forecast(3, 40.0) == (2 * SPAN - 10.0, 2)
+
+
+def test_forecast_waits_for_a_pause() -> None:
+    budget = KeyBudget(5, clock=lambda: 0.0)
+    budget.pause(100.0)
+    assert budget.forecast(1) == (100.0, 0)
+    assert budget.forecast(2, 50.0) == (100.0, 1)
+
+
+def test_forecast_keeps_both_windows() -> None:
+    budget = KeyBudget(2, 3, clock=lambda: 0.0)
+    assert budget.forecast(3) == (SPAN, 0)
+    assert budget.forecast(4) == (HOUR_SECONDS + SAFETY_MARGIN_SECONDS, 0)
+
+
+def test_forecast_without_a_limit_takes_no_time() -> None:
+    budget = KeyBudget(None, clock=lambda: 0.0)
+    assert budget.forecast(1000, 0.0) == (0.0, 0)
+
+
+# --- a new budget knows no pause and no history ---
+
+
+def test_a_new_budget_at_clock_zero_does_not_wait() -> None:
+    budget = KeyBudget(3, clock=lambda: 0.0)
+    assert budget.wait_needed() == 0.0
+
+
+# --- turns: one request at a time while the key's history is unknown ---
+
+
+def test_alone_until_the_shortest_window_has_passed_since_the_first_turn() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(10, 100, clock=fake.clock)
+    assert budget.one_at_a_time()
+    with budget.turn() as answer:
+        pass  # no answer: history still unknown
+    fake.now = 30.0
+    with budget.turn() as answer:
+        answer.status = 200
+    fake.now = WINDOW_SECONDS + SAFETY_MARGIN_SECONDS - 0.01
+    assert budget.one_at_a_time()
+    fake.now = WINDOW_SECONDS + SAFETY_MARGIN_SECONDS  # counted from the first turn, at 0
+    assert not budget.one_at_a_time()
+
+
+def test_an_hour_only_budget_is_alone_for_an_hour() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(None, 100, clock=fake.clock)
+    with budget.turn() as answer:
+        answer.status = 200
+    fake.now = HOUR_SECONDS
+    assert budget.one_at_a_time()
+    fake.now = HOUR_SECONDS + SAFETY_MARGIN_SECONDS
+    assert not budget.one_at_a_time()
+
+
+def test_without_an_answer_it_stays_alone() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(10, clock=fake.clock)
+    with budget.turn():
+        pass
+    with budget.turn() as answer:
+        answer.status = 429
+    fake.now = 1000.0
+    assert budget.one_at_a_time()
+    with budget.turn() as answer:
+        answer.status = 500
+    assert not budget.one_at_a_time()
+
+
+def test_without_a_limit_the_first_answer_ends_turns() -> None:
+    budget = KeyBudget(None, clock=lambda: 0.0)
+    assert budget.one_at_a_time()
+    with budget.turn() as answer:
+        answer.status = 204
+    assert not budget.one_at_a_time()
+    budget.throttled(5.0)
+    assert budget.one_at_a_time()
+    assert budget.wait_needed() == 5.0
+    with budget.turn() as answer:
+        answer.status = 200
+    assert not budget.one_at_a_time()
+
+
+def _second_turn_started(budget: KeyBudget) -> tuple[bool, bool]:
+    """Whether another thread's turn starts while this thread holds one, and once it ends."""
+    started = threading.Event()
+
+    def other() -> None:
+        with budget.turn() as answer:
+            answer.status = 200
+            started.set()
+
+    with budget.turn() as answer:
+        thread = threading.Thread(target=other)
+        thread.start()
+        during = started.wait(0.3)
+        answer.status = 200
+    after = started.wait(5.0)
+    thread.join(5.0)
+    assert not thread.is_alive()
+    return during, after
+
+
+def test_a_second_turn_waits_while_alone_and_goes_side_by_side_after() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(10, clock=fake.clock)
+    assert _second_turn_started(budget) == (False, True)
+    fake.now = 100.0
+    assert _second_turn_started(budget) == (True, True)
+
+
+def test_a_turn_ended_by_an_error_lets_the_next_one_go() -> None:
+    budget = KeyBudget(10, clock=lambda: 0.0)
+    with pytest.raises(RuntimeError), budget.turn():
+        raise RuntimeError("no answer")
+    assert _second_turn_started(budget) == (False, True)
+
+
+# --- throttled: a 429 holds every thread back and takes its window as full ---
+
+
+def _slots_after(budget: KeyBudget, fake: FakeTime, count: int) -> list[float]:
+    slots = []
+    for _ in range(count):
+        budget.acquire()
+        slots.append(fake.now)
+    return slots
+
+
+def test_a_429_within_the_minute_spreads_the_minute_s_budget() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(10, 100, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(30.0)
+    assert budget.wait_needed() == 30.0
+    # The minute taken as full: 10 requests from -30.5 to 0, the oldest leaving at 30.
+    step = 30.5 / 9
+    assert _slots_after(budget, fake, 3) == pytest.approx([30.0, 30.0 + step, 30.0 + 2 * step])
+
+
+def test_a_429_of_exactly_the_minute_plus_margin_belongs_to_the_minute() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(10, 100, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(SPAN)
+    # The minute is taken as full from -0.5 to 0: all of it has left by 60.5.
+    assert _slots_after(budget, fake, 3) == pytest.approx([SPAN] * 3)
+
+
+def test_a_429_of_a_full_minute_spreads_over_the_margin() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(3, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(60.0)
+    assert _slots_after(budget, fake, 3) == pytest.approx([60.0, 60.25, 60.5])
+
+
+def test_a_429_longer_than_the_minute_takes_the_hour_as_full() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(10, 100, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(600.0)
+    assert budget.wait_needed() == 600.0
+    step = (HOUR_SECONDS + SAFETY_MARGIN_SECONDS - 600.0) / 99
+    assert _slots_after(budget, fake, 2) == pytest.approx([600.0, 600.0 + step])
+
+
+def test_a_429_longer_than_any_window_takes_the_longest_it_can() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(1, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(30.0)
+    assert _slots_after(budget, fake, 2) == pytest.approx([30.0, 30.0 + SPAN])
+    fake2 = FakeTime(0.0)
+    budget2 = KeyBudget(2, clock=fake2.clock, sleep=fake2.sleep)
+    budget2.throttled(600.0)
+    assert _slots_after(budget2, fake2, 3) == pytest.approx([600.0, 600.0, 600.0 + SPAN])
+
+
+def test_a_429_never_forgets_the_budget_s_own_requests() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(3, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(3):
+        budget.acquire()
+    fake.now = 1.0
+    budget.throttled(2.0)
+    # Its own three went at 0: the next may go at 60.5, not when the 429 said (3).
+    assert budget.wait_needed() == pytest.approx(SPAN - 1.0)
+
+
+def test_a_429_does_not_shorten_a_longer_pause() -> None:
+    budget = KeyBudget(10, clock=lambda: 0.0)
+    budget.pause(100.0)
+    budget.throttled(10.0)
+    assert budget.wait_needed() == 100.0
+
+
+def test_a_429_holds_back_other_threads() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(10, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(20.0)
+    waits: list[float] = []
+    thread = threading.Thread(target=lambda: waits.append(budget.acquire()))
+    thread.start()
+    thread.join(5.0)
+    assert waits == [20.0]
+
+
+def test_forecast_of_nothing_is_nothing_even_while_paused() -> None:
+    budget = KeyBudget(3, clock=lambda: 0.0)
+    budget.pause(100.0)
+    assert budget.forecast(0, 1.0) == (0.0, 0)
+
+
+def test_a_429_on_a_budget_of_two_spreads_them_over_the_minute() -> None:
+    fake = FakeTime(0.0)
+    budget = KeyBudget(2, clock=fake.clock, sleep=fake.sleep)
+    budget.throttled(30.0)
+    # Two requests taken as sent at -30.5 and 0: the second leaves at 60.5.
+    assert _slots_after(budget, fake, 3) == pytest.approx([30.0, SPAN, 30.0 + SPAN])
