@@ -33,12 +33,12 @@ GROUP_SIZE = 500
 class JobOutcome:
     """The end of one leg of a deleting job (purge or erasure).
 
-    Attributes:
-        manifest: the run's manifest (complete when not paused).
-        wait_seconds: set when the leg paused for the key's budget: resume after it.
-        state: JSON-able state to pass back to the job's ``run`` when paused.
-        settled, planned: deletions settled so far and planned in all, when paused after the
-            plan was made (for the progress line).
+    :ivar manifest: the run's manifest (complete when not paused).
+    :ivar wait_seconds: set when the leg paused for the key's budget: resume after it.
+    :ivar state: JSON-able state to pass back to the job's ``run`` when paused.
+    :ivar settled: deletions settled so far and planned in all, when paused after the
+        plan was made (for the progress line).
+    :ivar planned: as ``settled``.
     """
 
     manifest: dict[str, Any]
@@ -62,8 +62,7 @@ def run_leg(
     actions (a resumed task runs in a new process); a paused leg's state carries them on,
     with the requests of the run so far, and its progress is logged (:func:`.progress.log_pause`).
 
-    Returns:
-        The leg's outcome, and the requests of the whole run up to its end.
+    :return: The leg's outcome, and the requests of the whole run up to its end.
     """
     client.continue_from((state or {}).get("carried"))
     spent = int((state or {}).get("requests", 0))
@@ -80,8 +79,7 @@ def run_leg(
 def check_deletion_cap(candidates: int, max_deletions: int | None, what: str) -> None:
     """Refuse to start when more recordings would go than the cap allows.
 
-    Raises:
-        PostHogConfigError: naming the counts and how to raise the cap.
+    :raises PostHogConfigError: naming the counts and how to raise the cap.
     """
     if max_deletions is not None and candidates > max_deletions:
         raise PostHogConfigError(
@@ -186,13 +184,12 @@ class DeletionRecord:
     :class:`~airflow_provider_posthog_recordings.client.models.DeleteResult`).
     A purge that archives first adds ``"archive": <the recording's archive folder>``.
 
-    Attributes:
-        folder: where the parts go (a local ``pathlib.Path`` or an ``ObjectStoragePath``).
-        run_id: the Airflow run id (also the sub-folder's name, made safe).
-        cutoff: the purge's cutoff, or None for an erasure.
-        policy: the rule that chose the ids (JSON-able).
-        leg: which leg of a deferred run this is (parts never overwrite each other).
-        archives: where each recording to be deleted was archived (archive-then-purge).
+    :ivar folder: where the parts go (a local ``pathlib.Path`` or an ``ObjectStoragePath``).
+    :ivar run_id: the Airflow run id (also the sub-folder's name, made safe).
+    :ivar cutoff: the purge's cutoff, or None for an erasure.
+    :ivar policy: the rule that chose the ids (JSON-able).
+    :ivar leg: which leg of a deferred run this is (parts never overwrite each other).
+    :ivar archives: where each recording to be deleted was archived (archive-then-purge).
     """
 
     folder: RecordPath

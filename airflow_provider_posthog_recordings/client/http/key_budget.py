@@ -90,11 +90,10 @@ class Answer:
 class KeyBudget:
     """At most ``per_minute`` requests in any minute and ``per_hour`` in any hour.
 
-    Args:
-        per_minute: the minute budget; None or 0 means none.
-        per_hour: the hour budget; None or 0 means none.
-        clock: monotonic clock in seconds (injectable: tests and the simulated benchmark).
-        sleep: sleep function (default: :func:`backoff.sleep`, looked up at each wait).
+    :param per_minute: the minute budget; None or 0 means none.
+    :param per_hour: the hour budget; None or 0 means none.
+    :param clock: monotonic clock in seconds (injectable: tests and the simulated benchmark).
+    :param sleep: sleep function (default: :func:`backoff.sleep`, looked up at each wait).
     """
 
     def __init__(
@@ -206,12 +205,10 @@ class KeyBudget:
         The slot's time is decided once under the lock (no busy loop). Slots are handed out
         in order, so threads never share one.
 
-        Args:
-            sleep: the caller's sleep function (default: the budget's own).
-            max_wait: the longest wait the caller accepts; beyond it nothing is reserved.
+        :param sleep: the caller's sleep function (default: the budget's own).
+        :param max_wait: the longest wait the caller accepts; beyond it nothing is reserved.
 
-        Raises:
-            PostHogBudgetWait: the next slot is more than ``max_wait`` seconds away.
+        :raises PostHogBudgetWait: the next slot is more than ``max_wait`` seconds away.
         """
         with self._lock:
             now = self._clock()
