@@ -179,13 +179,12 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         self.keep_shared = keep_shared
         self.query = query
 
-    def settings(
-        self, context: Context, state: Mapping[str, Any] | None = None
-    ) -> purge.PurgeSettings:
-        """The job's settings from the rendered arguments (a resumed leg: the run's cutoff)."""
+    def settings(self, context: Context) -> purge.PurgeSettings:
+        """The job's settings from the rendered arguments (a resumed leg's job keeps the
+        reference its first leg used: see :func:`..jobs.purge.carried_reference`)."""
         settings = purge.PurgeSettings(
             older_than_days=self.older_than_days,
-            reference=purge.carried_reference(state, run_reference_time(context)),
+            reference=run_reference_time(context),
             report_only=as_bool(self.report_only, "report_only"),
             max_deletions=as_optional_int(self.max_deletions, "max_deletions"),
             max_deletions_per_run=as_optional_int(
@@ -235,7 +234,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         return in_xcom or FolderPlanStore(object_storage_path(location))
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
-        settings = self.settings(context, state)
+        settings = self.settings(context)
         outcome = purge.run(self._client(), settings, state)
         if outcome.paused and outcome.state is not None:
             self.defer_for_budget(outcome.wait_seconds or 0.0, outcome.state)
