@@ -178,10 +178,14 @@ class PostHogClient:
 
     def key_history(self) -> dict[str, Any]:
         """What a resumed task's new client needs of this one: the key's recent requests
-        and the bulk actions the server refused (JSON-able, small)."""
+        and of the plan's endpoint budgets (list, snapshots) the connection names, and the
+        bulk actions the server refused (JSON-able, small)."""
         return {
             "at": self._state_clock(),
             "ages": self.transport.budget.recent_ages(),
+            "endpoint_ages": {
+                name: budget.recent_ages() for name, budget in self._endpoint_budgets().items()
+            },
             "bulk_refused": self.bulk.refused_names(),
             "bulk_accepted": self.bulk.accepted_names(),
         }
@@ -195,8 +199,16 @@ class PostHogClient:
             return
         elapsed = max(0.0, self._state_clock() - float(carried.get("at", 0.0)))
         self.transport.budget.replay([age + elapsed for age in carried.get("ages", [])])
+        endpoint_ages = carried.get("endpoint_ages") or {}
+        for name, budget in self._endpoint_budgets().items():
+            budget.replay([age + elapsed for age in endpoint_ages.get(name, [])])
         self.bulk.remember_refused(list(carried.get("bulk_refused", [])))
         self.bulk.remember_accepted(list(carried.get("bulk_accepted", [])))
+
+    def _endpoint_budgets(self) -> dict[str, KeyBudget]:
+        """The plan's endpoint budgets the connection names (list, snapshots), by name."""
+        named = {"list": self.transport.list_budget, "snapshots": self.transport.snapshot_budget}
+        return {name: budget for name, budget in named.items() if budget is not None}
 
     @contextmanager
     def sleeping_through_waits(self, up_to: float | None = None) -> Iterator[None]:
