@@ -23,6 +23,7 @@ purge's side: it archives a group of candidates and lets only the verified ones 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -293,10 +294,9 @@ def _load_partial(
 
 
 def _drop_partial(folder: Any) -> None:
-    try:
+    # Never written, or already gone: nothing depends on it.
+    with contextlib.suppress(OSError, ValueError):
         (folder / PARTIAL_FILE).unlink()
-    except (OSError, ValueError):
-        pass  # never written, or already gone: nothing depends on it
 
 
 def _download(
