@@ -1,0 +1,205 @@
+"""Archives resume, not restart (issue 25, item 4), measured against the emulator.
+
+The plan's snapshots budget is small (free: 12 a minute, 60 an hour) and the client knows it,
+so the run defers every few requests, often in the middle of a long recording's download.
+Each leg runs with a new client from the JSON state, as a task resumed in another process.
+Snapshots requests are counted from the emulator's own request log.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.client.resources.snapshots import (
+    MAX_BLOCKS_PER_REQUEST,
+)
+from airflow_provider_posthog_recordings.jobs import archive, purge
+from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
+from benchmarks.long_run import SimulatedClock
+from tests.helpers import check_archive
+
+START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+#: Archived recordings may cost at most this much more than the ideal (issue 25).
+BOUND_RATIO = 1.01
+
+
+def _client(server: Any, clock: SimulatedClock, per_minute: int = 240) -> PostHogClient:
+    return PostHogClient(
+        server.url,
+        server.api_key,
+        server.project_id,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+        max_budget_wait=30.0,
+        timeout=(2.0, 10.0),
+        requests_per_minute=per_minute,
+        snapshot_requests_per_minute=12,
+        snapshot_requests_per_hour=60,
+    )
+
+
+def _server(emulator_factory: Any, clock: SimulatedClock) -> Any:
+    return emulator_factory(
+        profile="cloud",
+        snapshot_plan="free",
+        monotonic=clock.monotonic,
+        clock=clock.now,
+        synthetic_playlists=True,
+        playlist_items_paginated=False,
+    )
+
+
+def _snapshot_requests(server: Any) -> list[Any]:
+    return [r for r in server.requests if r.path.rstrip("/").endswith("/snapshots")]
+
+
+def _recording_of(request: Any) -> str:
+    return str(request.path.rstrip("/").split("/")[-2])
+
+
+def _ideal(server: Any, rid: str) -> int:
+    """1 listing + ceil(blocks / 21) block requests (1 for a long-term-storage file)."""
+    info = server.snapshot_info(rid)
+    return 1 + (1 if info["lts"] else math.ceil(info["blocks"] / MAX_BLOCKS_PER_REQUEST))
+
+
+def _plant_faults(server: Any, ids: list[str]) -> dict[str, set[str]]:
+    """Transient faults on long recordings (a block left out of a range once, fetched again
+    alone), recordings that fail (a block that always fails; an empty sources listing)."""
+    web = [rid for rid in ids if not server.snapshot_info(rid)["lts"]]
+    long = [rid for rid in web if server.snapshot_info(rid)["blocks"] > MAX_BLOCKS_PER_REQUEST]
+    short = [rid for rid in web if 3 <= server.snapshot_info(rid)["blocks"] <= 12]
+    transient = set(long[:3] + short[:3])
+    for rid in transient:
+        blocks = server.snapshot_info(rid)["blocks"]
+        server.fail_snapshot_blocks(rid, [blocks - 1], times=1)  # in the last range
+    broken, empty = short[3], short[4]
+    server.fail_snapshot_blocks(broken, [1], times=-1)
+    server.empty_snapshot_sources(empty, times=1)
+    return {"transient": transient, "failed": {broken, empty}}
+
+
+def _measure(server: Any, archived: set[str], transient: set[str]) -> dict[str, Any]:
+    """Snapshots requests against the bound: ideal per archived recording + one per fault.
+
+    A fault is an answer that was not whole: a 429 or a 5xx, a range answered without a
+    planted block (fetched again alone), and every request for a recording that failed.
+    """
+    sent = _snapshot_requests(server)
+    ideal = sum(_ideal(server, rid) for rid in archived)
+    failed_requests = sum(1 for r in sent if _recording_of(r) not in archived)
+    bad_answers = sum(1 for r in sent if _recording_of(r) in archived and r.status != 200)
+    left_out = len(transient & archived)
+    faults = failed_requests + bad_answers + left_out
+    return {
+        "requests": len(sent),
+        "ideal": ideal,
+        "faults": faults,
+        "bound": BOUND_RATIO * ideal + faults,
+        "ratio": (len(sent) - faults) / ideal,
+    }
+
+
+def test_an_archive_cut_by_deferrals_resumes_within_the_request_bound(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    clock = SimulatedClock(START)
+    server = _server(emulator_factory, clock)
+    ids = server.seed_recordings(100, days=20, seed=251, end=START - timedelta(days=1))
+    planted = _plant_faults(server, ids)
+    root = tmp_path / "archive"
+    state: dict[str, Any] | None = None
+    legs = resumed_downloads = 0
+    while True:
+        legs += 1
+        client = _client(server, clock)
+        settings = archive.ArchiveSettings(path=root, recording_ids=ids)
+        outcome = archive.run(client, settings, state)
+        client.close()
+        if not outcome.paused:
+            break
+        state = json.loads(json.dumps(outcome.state))  # as Airflow stores it
+        assert state is not None
+        partial = state["ledger"]["partial"]
+        if partial is not None:
+            resumed_downloads += 1
+            assert partial["next_block"] > 0 or partial["lines"] == 0
+            # Positions in the state, bytes in the archive's storage.
+            assert "sources" not in partial and len(json.dumps(partial)) < 300
+        clock.advance(outcome.wait_seconds or 0.0)
+        assert legs < 200
+    manifest = outcome.manifest
+
+    archived = set(ids) - planted["failed"]
+    assert manifest["legs"] == legs > 5
+    assert resumed_downloads > 0  # some downloads were cut part way, and carried on
+    assert manifest["archived"] == len(archived)
+    assert set(manifest["archive_failed_ids"]) == planted["failed"]
+    for rid in archived:
+        check_archive(server, root, rid)
+        assert not (archive.recording_folder(root, rid) / archive.PARTIAL_FILE).exists()
+    # The snapshots budget's history travels with each deferral: PostHog never said 429.
+    assert sum(server.throttles.values()) == 0
+    measured = _measure(server, archived, planted["transient"])
+    print(
+        f"\nsnapshots requests {measured['requests']} for {len(archived)} archived recordings "
+        f"(ideal {measured['ideal']}, faults {measured['faults']}, bound "
+        f"{measured['bound']:.1f}; {measured['ratio']:.4f}x the ideal net of faults) in "
+        f"{legs} legs, {resumed_downloads} downloads carried on"
+    )
+    assert measured["requests"] <= measured["bound"]
+    # No recording listed twice, but the failing one (empty listing)
+    listings = Counter(
+        _recording_of(r) for r in _snapshot_requests(server) if "source" not in r.query
+    )
+    assert {rid for rid, n in listings.items() if n > 1} <= planted["failed"]
+
+
+def test_a_purge_that_archives_counts_each_recording_once_and_records_the_url(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    """Legs alternate between two archive roots (two hosts, each its own disk): a recording
+    archived on both is still counted once, and the record names the root each leg was
+    given."""
+    clock = SimulatedClock(START)
+    server = _server(emulator_factory, clock)
+    ids = server.seed_recordings(30, days=60, seed=252, end=START - timedelta(days=32))
+    roots = [tmp_path / "host-a", tmp_path / "host-b"]
+    state: dict[str, Any] | None = None
+    legs = 0
+    while True:
+        legs += 1
+        settings = purge.PurgeSettings(
+            older_than_days=30,
+            reference=START,
+            max_deletions=None,
+            archive_path=roots[legs % 2],
+            record=DeletionRecord(tmp_path / "record", "run-1", None, {}),
+        )
+        client = _client(server, clock, per_minute=25)  # deletions wait too
+        outcome = purge.run(client, settings, state)
+        client.close()
+        if not outcome.paused:
+            break
+        state = json.loads(json.dumps(outcome.state))
+        clock.advance(outcome.wait_seconds or 0.0)
+        assert legs < 200
+    manifest = outcome.manifest
+    deleted = server.deleted_ids
+    assert legs > 2 and deleted == set(ids)
+    assert manifest["archived"] + manifest["already_archived"] == len(deleted)
+    on_both = [
+        rid for rid in ids if all(archive.verified_entry(root, rid) is not None for root in roots)
+    ]
+    for line in read_deletion_record(tmp_path / "record", "run-1"):
+        rid = line["recording_id"]
+        assert line["archive"] in {str(archive.recording_folder(root, rid)) for root in roots}
+        assert archive.verified_entry(Path(line["archive"]).parent, rid) is not None
+    assert on_both  # archived again on the other host, and counted once
+    print(f"\n{len(on_both)} recordings archived on both roots, counted once; {legs} legs")
