@@ -55,6 +55,7 @@ from airflow_provider_posthog_recordings.jobs.playback import (
     load_problems,
     parse_line,
 )
+from airflow_provider_posthog_recordings.jobs.progress import ARCHIVE_JOB
 
 log = logging.getLogger(__name__)
 
@@ -711,11 +712,13 @@ def run(
     ledger = ArchiveLedger.from_state(state.get("ledger"), settings.manifest_ids)
 
     def pause(wait: float, pending: list[str] | None) -> JobOutcome:
-        paused: dict[str, Any] = {"leg": leg, "ledger": ledger.to_state()}
-        if pending is not None:
-            paused["pending"] = pending
+        paused: dict[str, Any] = {"job": ARCHIVE_JOB, "leg": leg, "ledger": ledger.to_state()}
         log.info("Archiving pauses for %.0f s (the key's budget), leg %d", wait, leg)
-        return JobOutcome({"paused": True}, wait, paused)
+        if pending is None:
+            return JobOutcome({"paused": True}, wait, paused)
+        paused["pending"] = pending
+        done = ledger.archived + ledger.already_archived + ledger.failed + ledger.gone
+        return JobOutcome({"paused": True}, wait, paused, settled=done, planned=done + len(pending))
 
     def one_leg() -> JobOutcome:
         pending: list[str] | None = state.get("pending")
