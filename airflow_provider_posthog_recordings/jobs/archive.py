@@ -640,10 +640,11 @@ def archive_first(
     return passed
 
 
-def finish_purge_leg(gate: ArchiveGate | None, outcome: JobOutcome) -> None:
-    """Carry the archive counts in a paused purge's state, or put them in its manifest."""
+def finish_purge_leg(gate: ArchiveGate | None, outcome: JobOutcome) -> JobOutcome:
+    """Carry the archive counts in a paused purge's state, or put them in its manifest
+    (``outcome``, changed in place, is returned)."""
     if gate is None:
-        return
+        return outcome
     if outcome.state is not None:
         outcome.state["archive"] = gate.ledger.to_state()
     elif not outcome.paused:
@@ -655,6 +656,7 @@ def finish_purge_leg(gate: ArchiveGate | None, outcome: JobOutcome) -> None:
                 gate.ledger.failed,
                 gate.ledger.failed_ids,
             )
+    return outcome
 
 
 # ---------------------------------------------------------------- the archive job

@@ -405,8 +405,8 @@ def run(
             again = {**state, "leg": leg} if "plan" in state else {"leg": leg}
             return JobOutcome({"paused": True}, wait.wait_seconds, again)
 
-    outcome, requests = run_leg(client, state, one_leg)
-    archive.finish_purge_leg(gate, outcome)
+    # The archive's counts go into the state before the progress line reads them.
+    outcome, requests = run_leg(client, state, lambda: archive.finish_purge_leg(gate, one_leg()))
     if outcome.state is None:
         outcome.manifest["requests"] = requests
     else:

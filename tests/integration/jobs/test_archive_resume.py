@@ -9,15 +9,20 @@ Snapshots requests are counted from the emulator's own request log.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.resources.snapshots import (
     MAX_BLOCKS_PER_REQUEST,
+    SNAPSHOT_PLAN_LIMITS,
 )
 from airflow_provider_posthog_recordings.jobs import archive, purge
 from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
@@ -29,7 +34,10 @@ START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 BOUND_RATIO = 1.01
 
 
-def _client(server: Any, clock: SimulatedClock, per_minute: int = 240) -> PostHogClient:
+def _client(
+    server: Any, clock: SimulatedClock, per_minute: int = 240, plan: str = "free"
+) -> PostHogClient:
+    snapshots_per_minute, snapshots_per_hour = SNAPSHOT_PLAN_LIMITS[plan]
     return PostHogClient(
         server.url,
         server.api_key,
@@ -39,15 +47,15 @@ def _client(server: Any, clock: SimulatedClock, per_minute: int = 240) -> PostHo
         max_budget_wait=30.0,
         timeout=(2.0, 10.0),
         requests_per_minute=per_minute,
-        snapshot_requests_per_minute=12,
-        snapshot_requests_per_hour=60,
+        snapshot_requests_per_minute=snapshots_per_minute,
+        snapshot_requests_per_hour=snapshots_per_hour,
     )
 
 
-def _server(emulator_factory: Any, clock: SimulatedClock) -> Any:
+def _server(emulator_factory: Any, clock: SimulatedClock, plan: str = "free") -> Any:
     return emulator_factory(
         profile="cloud",
-        snapshot_plan="free",
+        snapshot_plan=plan,
         monotonic=clock.monotonic,
         clock=clock.now,
         synthetic_playlists=True,
@@ -203,3 +211,81 @@ def test_a_purge_that_archives_counts_each_recording_once_and_records_the_url(
         assert archive.verified_entry(Path(line["archive"]).parent, rid) is not None
     assert on_both  # archived again on the other host, and counted once
     print(f"\n{len(on_both)} recordings archived on both roots, counted once; {legs} legs")
+
+
+def _predicted_legs(caplog: Any, leg: int) -> int:
+    """The legs in all that leg ``leg``'s progress line predicts (it and the ones before,
+    and the "more leg(s)" it names)."""
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"Leg {leg}: ")]
+    assert len(lines) == 1, lines
+    match = re.search(r": (\d+) more leg\(s\), done around", lines[0])
+    assert match, lines[0]
+    return leg + int(match.group(1))
+
+
+def _run_with_estimates(
+    emulator_factory: Any, tmp_path: Path, caplog: Any, job: str, plan: str, n: int
+) -> tuple[int, list[int], list[int]]:
+    """Run the job to its end: the legs taken, what each paused leg predicted, and how many
+    recordings each paused leg's estimate had seen downloaded."""
+    caplog.set_level(logging.INFO)
+    clock = SimulatedClock(START)
+    server = _server(emulator_factory, clock, plan)
+    ids = server.seed_recordings(n, days=60, seed=253, end=START - timedelta(days=32))
+    state: dict[str, Any] | None = None
+    legs = 0
+    seen: list[int] = []
+    while True:
+        legs += 1
+        client = _client(server, clock, plan=plan)
+        if job == "purge":
+            settings: Any = purge.PurgeSettings(
+                older_than_days=30,
+                reference=START,
+                max_deletions=None,
+                archive_path=tmp_path / "archive",
+            )
+            outcome = purge.run(client, settings, state)
+        else:
+            settings = archive.ArchiveSettings(path=tmp_path / "archive", recording_ids=ids)
+            outcome = archive.run(client, settings, state)
+        client.close()
+        if not outcome.paused:
+            break
+        state = json.loads(json.dumps(outcome.state))
+        assert state is not None
+        seen.append(state["archive" if job == "purge" else "ledger"]["downloads"])
+        clock.advance(outcome.wait_seconds or 0.0)
+        assert legs < 200
+    assert outcome.manifest["archived"] == n
+    predicted = [_predicted_legs(caplog, leg) for leg in range(1, legs)]
+    print(
+        f"\n{job}, {plan} plan, {n} recordings: {legs} legs taken; legs predicted after each "
+        f"leg: {predicted} (from {seen} recordings downloaded)"
+    )
+    return legs, predicted, seen
+
+
+@pytest.mark.parametrize("job", ["purge", "archive"])
+def test_the_first_legs_estimate_counts_archive_requests(
+    emulator_factory: Any, tmp_path: Path, caplog: Any, job: str
+) -> None:
+    """Archive then purge (or archive alone) on the paid plan's snapshots budget (60 a minute,
+    300 an hour): the legs the first leg predicts are the legs taken, within one."""
+    legs, predicted, _ = _run_with_estimates(emulator_factory, tmp_path, caplog, job, "paid", 200)
+    assert legs >= 5
+    assert abs(predicted[0] - legs) <= 1
+    assert all(abs(p - legs) <= 1 for p in predicted)
+
+
+@pytest.mark.parametrize("job", ["purge", "archive"])
+def test_the_estimate_on_the_free_plan_once_it_has_seen_enough_recordings(
+    emulator_factory: Any, tmp_path: Path, caplog: Any, job: str
+) -> None:
+    """On the free plan (12 a minute) a leg archives about 6 recordings: the mean snapshots
+    requests per recording the first legs estimate from is rough (printed). Once 20 were
+    downloaded, each prediction is within one of the legs taken."""
+    legs, predicted, seen = _run_with_estimates(emulator_factory, tmp_path, caplog, job, "free", 60)
+    assert legs >= 10
+    settled = [p for p, n in zip(predicted, seen, strict=True) if n >= 20]
+    assert settled and all(abs(p - legs) <= 1 for p in settled)
