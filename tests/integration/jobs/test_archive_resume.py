@@ -114,12 +114,13 @@ def _measure(server: Any, archived: set[str], transient: set[str]) -> dict[str, 
     }
 
 
+@pytest.mark.parametrize("job", ["archive", "purge"])
 def test_an_archive_cut_by_deferrals_resumes_within_the_request_bound(
-    emulator_factory: Any, tmp_path: Path
+    emulator_factory: Any, tmp_path: Path, job: str
 ) -> None:
     clock = SimulatedClock(START)
     server = _server(emulator_factory, clock)
-    ids = server.seed_recordings(100, days=20, seed=251, end=START - timedelta(days=1))
+    ids = server.seed_recordings(100, days=60, seed=251, end=START - timedelta(days=32))
     planted = _plant_faults(server, ids)
     root = tmp_path / "archive"
     state: dict[str, Any] | None = None
@@ -127,14 +128,20 @@ def test_an_archive_cut_by_deferrals_resumes_within_the_request_bound(
     while True:
         legs += 1
         client = _client(server, clock)
-        settings = archive.ArchiveSettings(path=root, recording_ids=ids)
-        outcome = archive.run(client, settings, state)
+        if job == "archive":
+            settings: Any = archive.ArchiveSettings(path=root, recording_ids=ids)
+            outcome = archive.run(client, settings, state)
+        else:
+            settings = purge.PurgeSettings(
+                older_than_days=30, reference=START, max_deletions=None, archive_path=root
+            )
+            outcome = purge.run(client, settings, state)
         client.close()
         if not outcome.paused:
             break
         state = json.loads(json.dumps(outcome.state))  # as Airflow stores it
         assert state is not None
-        partial = state["ledger"]["partial"]
+        partial = state["ledger" if job == "archive" else "archive"]["partial"]
         if partial is not None:
             resumed_downloads += 1
             assert partial["next_block"] > 0 or partial["lines"] == 0
@@ -155,8 +162,11 @@ def test_an_archive_cut_by_deferrals_resumes_within_the_request_bound(
     # The snapshots budget's history travels with each deferral: PostHog never said 429.
     assert sum(server.throttles.values()) == 0
     measured = _measure(server, archived, planted["transient"])
+    if job == "purge":
+        assert server.deleted_ids == archived
     print(
-        f"\nsnapshots requests {measured['requests']} for {len(archived)} archived recordings "
+        f"\n{job}: snapshots requests {measured['requests']} for {len(archived)} archived "
+        f"recordings "
         f"(ideal {measured['ideal']}, faults {measured['faults']}, bound "
         f"{measured['bound']:.1f}; {measured['ratio']:.4f}x the ideal net of faults) in "
         f"{legs} legs, {resumed_downloads} downloads carried on"
