@@ -299,3 +299,41 @@ def test_the_estimate_on_the_free_plan_once_it_has_seen_enough_recordings(
     assert legs >= 10
     settled = [p for p, n in zip(predicted, seen, strict=True) if n >= 20]
     assert settled and all(abs(p - legs) <= 1 for p in settled)
+
+
+def test_a_lost_or_changed_partial_download_is_made_again_from_the_start(
+    emulator_factory: Any, tmp_path: Path, caplog: Any
+) -> None:
+    """The next leg runs where the part fetched before cannot be read back as written (another
+    disk, or changed): it says so and downloads the recording whole again, correctly."""
+    caplog.set_level(logging.WARNING)
+    clock = SimulatedClock(START)
+    server = _server(emulator_factory, clock)
+    ids = server.seed_recordings(40, days=60, seed=254, end=START - timedelta(days=32))
+    root = tmp_path / "archive"
+    state: dict[str, Any] | None = None
+    spoiled = 0
+    for _ in range(100):
+        client = _client(server, clock)
+        settings = archive.ArchiveSettings(path=root, recording_ids=ids)
+        outcome = archive.run(client, settings, state)
+        client.close()
+        if not outcome.paused:
+            break
+        state = json.loads(json.dumps(outcome.state))
+        assert state is not None
+        partial = state["ledger"]["partial"]
+        if partial is not None:
+            saved = archive.recording_folder(root, partial["recording_id"]) / archive.PARTIAL_FILE
+            if spoiled % 2:
+                saved.unlink()
+            else:
+                saved.write_text(saved.read_text().replace('"next_block":', '"next_block": '))
+            spoiled += 1
+        clock.advance(outcome.wait_seconds or 0.0)
+    assert spoiled >= 2
+    assert outcome.manifest["archived"] == len(ids)
+    for rid in ids:
+        check_archive(server, root, rid)
+    warned = [r.getMessage() for r in caplog.records if "downloading it again" in r.getMessage()]
+    assert len(warned) == spoiled
