@@ -337,3 +337,32 @@ def test_a_lost_or_changed_partial_download_is_made_again_from_the_start(
         check_archive(server, root, rid)
     warned = [r.getMessage() for r in caplog.records if "downloading it again" in r.getMessage()]
     assert len(warned) == spoiled
+
+
+def test_the_record_names_each_archive_by_the_url_given(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    """Object storage (a ``file://`` URL here, as ``s3://`` would be): the durable record and
+    the manifest entries name ``<url>/<id>``, the address every worker reads."""
+    from airflow_provider_posthog_recordings.operators.budgeted import object_storage_path
+
+    clock = SimulatedClock(START)
+    server = _server(emulator_factory, clock)
+    ids = server.seed_recordings(5, days=60, seed=255, end=START - timedelta(days=32))
+    url = f"file://{tmp_path}/shared-archive"
+    settings = purge.PurgeSettings(
+        older_than_days=30,
+        reference=START,
+        max_deletions=None,
+        archive_path=object_storage_path(url),
+        record=DeletionRecord(tmp_path / "record", "run-1", None, {}),
+    )
+    client = PostHogClient(server.url, server.api_key, server.project_id, timeout=(2.0, 10.0))
+    outcome = purge.run(client, settings)
+    client.close()
+    assert not outcome.paused and server.deleted_ids == set(ids)
+    lines = read_deletion_record(tmp_path / "record", "run-1")
+    assert {line["archive"] for line in lines} == {f"{url}/{rid}" for rid in ids}
+    for rid in ids:
+        entry = json.loads((tmp_path / "shared-archive" / rid / archive.MANIFEST_FILE).read_text())
+        assert entry["location"] == f"{url}/{rid}"
