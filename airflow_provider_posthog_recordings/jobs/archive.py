@@ -512,9 +512,13 @@ class ArchiveLedger:
             return cls(manifest_ids=manifest_ids)
         return cls(**dict(state))
 
-    def paused(self, wait: PostHogBudgetWait) -> None:
-        """Remember the download a budget wait cut (None when no download had started)."""
-        self.partial = wait.partial if isinstance(wait, DownloadPaused) else None
+    def paused(self, wait: PostHogBudgetWait, recording_id: str) -> None:
+        """Remember the download of ``recording_id`` a budget wait cut; a wait before its
+        download went on (e.g. at its own answer) keeps the part fetched before."""
+        if isinstance(wait, DownloadPaused):
+            self.partial = wait.partial
+        else:
+            self.partial = self.partial_for(recording_id)
 
     def partial_for(self, recording_id: str) -> dict[str, Any] | None:
         """The cut download of ``recording_id`` to carry on, if any."""
@@ -601,7 +605,7 @@ class ArchiveGate:
                     partial=self.ledger.partial_for(rid),
                 )
             except PostHogBudgetWait as wait:
-                self.ledger.paused(wait)
+                self.ledger.paused(wait, rid)
                 return GateResult(verified, list(ids[position:]), wait.wait_seconds, self)
             self.ledger.add(result)
             if result.verified:
@@ -735,7 +739,7 @@ def run(
                     client, settings.path, rid, partial=ledger.partial_for(rid)
                 )
             except PostHogBudgetWait as wait:
-                ledger.paused(wait)
+                ledger.paused(wait, rid)
                 return pause(wait.wait_seconds, pending[position:])
             ledger.add(result)
         ledger.log_done(settings.path)
