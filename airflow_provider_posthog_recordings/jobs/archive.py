@@ -249,9 +249,17 @@ class DownloadPaused(PostHogBudgetWait):
         self.partial = partial
 
 
-def _save_partial(folder: Any, download: SnapshotDownload) -> dict[str, Any]:
-    """Write what a cut download fetched to the archive's storage; the state that finds it."""
-    data = json.dumps(download.to_json(), separators=(",", ":")).encode("utf-8")
+def _current(recording: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: recording.get(name) for name in CURRENT_FIELDS}
+
+
+def _save_partial(
+    folder: Any, download: SnapshotDownload, recording: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write what a cut download fetched to the archive's storage, with the recording's
+    fields that must not change before it is carried on; the state that finds it."""
+    saved = {"download": download.to_json(), "current": _current(recording)}
+    data = json.dumps(saved, separators=(",", ":")).encode("utf-8")
     folder.mkdir(parents=True, exist_ok=True)
     _write(folder / PARTIAL_FILE, data)
     return {
@@ -264,18 +272,25 @@ def _save_partial(folder: Any, download: SnapshotDownload) -> dict[str, Any]:
 
 
 def _load_partial(
-    folder: Any, recording_id: str, partial: Mapping[str, Any] | None
+    folder: Any,
+    recording_id: str,
+    partial: Mapping[str, Any] | None,
+    recording: Mapping[str, Any],
 ) -> SnapshotDownload | None:
-    """The download a paused leg saved, when it is there and is the one ``partial`` names."""
+    """The download a paused leg saved, when it is there, is the one ``partial`` names, and
+    the recording has not changed since (else None: it is downloaded again whole)."""
     if not partial or partial.get("recording_id") != recording_id:
         return None
     try:
         data = _read(folder / PARTIAL_FILE)
         if _sha256(data) != partial.get("sha256"):
             raise ValueError("it changed since it was written")
-        download = SnapshotDownload.from_json(json.loads(data))
+        saved = json.loads(data)
+        download = SnapshotDownload.from_json(saved["download"])
         if download.recording_id != recording_id:
             raise ValueError("it is another recording's")
+        if saved["current"] != _current(recording):
+            raise ValueError("the recording changed since (still being recorded?)")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning(
             "Recording %s: the part downloaded before the pause cannot be read back at %s "
@@ -301,20 +316,37 @@ def _drop_partial(folder: Any) -> None:
 
 
 def _download(
-    client: PostHogClient, folder: Any, recording_id: str, partial: Mapping[str, Any] | None
+    client: PostHogClient,
+    folder: Any,
+    recording: Mapping[str, Any],
+    partial: Mapping[str, Any] | None,
 ) -> SnapshotDownload:
     """The recording's whole download, carried on from ``partial`` when it names one.
 
+    :param recording: the recording's own answer, just read.
+
     :raises DownloadPaused: the budget stopped it after the sources were listed.
+    :raises PostHogBudgetWait: as well, when what was fetched could not be saved.
     """
-    download = _load_partial(folder, recording_id, partial)
+    recording_id = str(recording["id"])
+    download = _load_partial(folder, recording_id, partial, recording)
     carried = download is not None
     if download is None:
         download = client.snapshots.start_download(recording_id)
     try:
         client.snapshots.continue_download(download)
     except PostHogBudgetWait as wait:
-        raise DownloadPaused(wait.wait_seconds, _save_partial(folder, download)) from None
+        try:
+            saved = _save_partial(folder, download, recording)
+        except (OSError, ValueError) as exc:
+            log.warning(
+                "Recording %s: what was downloaded before the pause could not be saved (%s): "
+                "the next leg downloads it again",
+                recording_id,
+                exc,
+            )
+            raise wait from None
+        raise DownloadPaused(wait.wait_seconds, saved) from None
     except BaseException:
         if carried:
             _drop_partial(folder)  # the recording fails: nothing will carry on from it
@@ -330,7 +362,7 @@ def _make_archive(
 ) -> ArchiveResult:
     """Fetch, build, write, verify, then write the manifest entry last (raises on failure)."""
     recording = client.recording_metadata(recording_id)
-    download = _download(client, folder, recording_id, partial)
+    download = _download(client, folder, recording, partial)
     lines = download.lines
     metadata = {
         "recording_id": recording_id,

@@ -305,7 +305,8 @@ def test_a_lost_or_changed_partial_download_is_made_again_from_the_start(
     emulator_factory: Any, tmp_path: Path, caplog: Any
 ) -> None:
     """The next leg runs where the part fetched before cannot be read back as written (another
-    disk, or changed): it says so and downloads the recording whole again, correctly."""
+    disk, or changed), or the recording changed since: it says so and downloads the
+    recording whole again, correctly."""
     caplog.set_level(logging.WARNING)
     clock = SimulatedClock(START)
     server = _server(emulator_factory, clock)
@@ -324,14 +325,18 @@ def test_a_lost_or_changed_partial_download_is_made_again_from_the_start(
         assert state is not None
         partial = state["ledger"]["partial"]
         if partial is not None:
-            saved = archive.recording_folder(root, partial["recording_id"]) / archive.PARTIAL_FILE
-            if spoiled % 2:
+            rid = partial["recording_id"]
+            saved = archive.recording_folder(root, rid) / archive.PARTIAL_FILE
+            if spoiled % 3 == 0:
                 saved.unlink()
-            else:
+            elif spoiled % 3 == 1:
                 saved.write_text(saved.read_text().replace('"next_block":', '"next_block": '))
+            else:  # the recording itself changed (it was still being recorded)
+                duration = server.recording(rid)["recording_duration"]
+                server.update_recording(rid, recording_duration=duration + 1)
             spoiled += 1
         clock.advance(outcome.wait_seconds or 0.0)
-    assert spoiled >= 2
+    assert spoiled >= 3
     assert outcome.manifest["archived"] == len(ids)
     for rid in ids:
         check_archive(server, root, rid)
