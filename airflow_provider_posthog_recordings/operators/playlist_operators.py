@@ -103,7 +103,10 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=PLAYLIST_URL_KEY, value=summary["url"])
-        details = ", ".join(f"{k}={v}" for k, v in summary.items() if k != "url")
+        shown = {"url", "matching", "matching_at_least"}
+        details = ", ".join(f"{k}={v}" for k, v in summary.items() if k not in shown)
+        if summary["playlist_type"] == "filters":
+            details = f"{curation.describe_matching(summary)}; {details}"
         # The URL stands alone at the end of its line, so Airflow's log view links it.
         self.log.info("Playlist %r: %s; open it at %s", settings.name, details, summary["url"])
         return summary
