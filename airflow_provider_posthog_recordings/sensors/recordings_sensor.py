@@ -24,7 +24,12 @@ from airflow_provider_posthog_recordings.client.query import (
 )
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int
-from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
+from airflow_provider_posthog_recordings.jobs.waiting import (
+    RecordingsCheck,
+    describe_deadline,
+    describe_seconds,
+    describe_window,
+)
 from airflow_provider_posthog_recordings.triggers.recordings_trigger import (
     PostHogRecordingsTrigger,
     timeout_message,
@@ -127,7 +132,12 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         except PostHogError as exc:
             self.log.error("PostHog: %s", exc)
             raise
-        self.log.info("%s found (need %d)", result.describe(), check.min_count)
+        self.log.info(
+            "%s found (need %d) in the %s",
+            result.describe(),
+            check.min_count,
+            describe_window(check.query),
+        )
         return PokeReturnValue(is_done=result.done, xcom_value=result.ids)
 
     def execute(self, context: Context) -> Any:
@@ -158,6 +168,13 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         if first.is_done:
             return first.xcom_value
         check = self._check()
+        self.log.info(
+            "Waiting in the triggerer for %d matching recordings (%s); %s; polling every %s",
+            check.min_count,
+            describe_window(check.query),
+            describe_deadline(end_time, time.time()),
+            describe_seconds(float(self.poke_interval)),
+        )
         self.defer(
             trigger=PostHogRecordingsTrigger(
                 posthog_conn_id=self.posthog_conn_id,

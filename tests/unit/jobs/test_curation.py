@@ -8,8 +8,8 @@ import pytest
 
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.client.models import Recording
-from airflow_provider_posthog_recordings.jobs.arguments import as_optional_int
 from airflow_provider_posthog_recordings.jobs import curation
+from airflow_provider_posthog_recordings.jobs.arguments import as_optional_int
 from airflow_provider_posthog_recordings.jobs.curation import CurationPlan, plan_curation
 
 
