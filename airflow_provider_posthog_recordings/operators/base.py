@@ -71,17 +71,29 @@ class PostHogBaseOperator(BaseOperator):
 def run_reference_time(context: Context | dict[str, Any]) -> datetime:
     """The instant a run's time-dependent decisions are taken from: aware UTC.
 
-    In order: the run's ``data_interval_end``, its ``logical_date``, then the DAG run's
-    ``run_after`` (Airflow 3's manual runs have neither of the first two, and ``run_after``
-    stays the same across retries and deferrals). The clock is read only when the context
-    has no run at all (a job called outside Airflow); a deferring job then carries the
-    instant in its state, so no later leg reads the clock again.
+    A **manual** run (``run_type`` ``manual``: started from the UI's Trigger button, the CLI's
+    ``airflow dags trigger`` or the REST API) is taken at its logical date (the UI's is the
+    moment of the click, unless the user chose another; Airflow 2.11 gives every manual run
+    one), else at its ``run_after`` (Airflow 3's runs without a logical date: the moment they
+    were triggered, the same across retries and deferrals). Not its data interval: Airflow 3
+    gives a manual run that has a logical date the last *completed* interval, the one a
+    scheduled run may just have covered.
+
+    Any other run: its ``data_interval_end``, then its ``logical_date``, then the DAG run's
+    ``run_after``. The clock is read only when the context has no run at all (a job called
+    outside Airflow); a deferring job then carries the instant in its state, so no later leg
+    reads the clock again.
     """
+    dag_run = context.get("dag_run")
+    run_type = getattr(dag_run, "run_type", None)
+    if getattr(run_type, "value", run_type) == "manual":
+        for value in (context.get("logical_date"), getattr(dag_run, "run_after", None)):
+            if isinstance(value, datetime):
+                return as_utc(value)
     for key in ("data_interval_end", "logical_date"):
         value = context.get(key)
         if isinstance(value, datetime):
             return as_utc(value)
-    dag_run = context.get("dag_run")
     for attribute in ("run_after", "data_interval_end", "logical_date", "execution_date"):
         value = getattr(dag_run, attribute, None)
         if isinstance(value, datetime):

@@ -126,24 +126,60 @@ def test_params_can_be_triggered_with_their_defaults(dagbag: Any, dag_id: str) -
             assert "null" in params.get_param(name).schema.get("type", []), (dag_id, name)
 
 
-def test_triage_window_renders_with_and_without_a_data_interval(dagbag: Any) -> None:
-    """A manual run on Airflow 3 has no data interval: the window then ends at run_after."""
+def test_triage_window_renders_for_manual_and_scheduled_runs(dagbag: Any) -> None:
+    """A manual run looks at the 24 h before it was triggered, whatever interval Airflow
+    inferred for it (the UI's runs have the last completed one); a scheduled run at its
+    data interval."""
     from types import SimpleNamespace
 
     dag = dagbag.dags["posthog_daily_triage"]
     template = dag.get_task("list_error_sessions").query["date_from"]
     env = dag.get_template_env()
     run_after = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    last_interval = datetime(2026, 3, 3, 6, tzinfo=timezone.utc)
     macros = SimpleNamespace(timedelta=timedelta)
-    manual = env.from_string(template).render(
-        dag_run=SimpleNamespace(run_after=run_after), macros=macros
+    cli = env.from_string(template).render(
+        dag_run=SimpleNamespace(run_after=run_after, run_type="manual"), macros=macros
     )
-    assert manual == str(run_after - timedelta(days=1))
-    start = datetime(2026, 3, 3, 6, tzinfo=timezone.utc)
+    assert cli == str(run_after - timedelta(days=1))
+    ui = env.from_string(template).render(
+        dag_run=SimpleNamespace(run_after=run_after, run_type="manual"),
+        logical_date=run_after,  # the UI's logical date: the click
+        data_interval_start=last_interval,
+        macros=macros,
+    )
+    assert ui == str(run_after - timedelta(days=1))
+    airflow2 = env.from_string(template).render(  # no run_after; the logical date
+        dag_run=SimpleNamespace(run_type="manual"),
+        logical_date=run_after,
+        data_interval_start=last_interval,
+        macros=macros,
+    )
+    assert airflow2 == str(run_after - timedelta(days=1))
     scheduled = env.from_string(template).render(
-        data_interval_start=start, dag_run=SimpleNamespace(), macros=macros
+        data_interval_start=last_interval,
+        dag_run=SimpleNamespace(run_after=run_after, run_type="scheduled"),
+        macros=macros,
     )
-    assert scheduled == str(start)
+    assert scheduled == str(last_interval)
+
+
+def test_triage_shares_and_marks_viewed_only_when_a_person_chose_it(dagbag: Any) -> None:
+    """Defaults (a scheduled run, the first run after unpausing) do nothing irreversible."""
+    from types import SimpleNamespace
+
+    dag = dagbag.dags["posthog_daily_triage"]
+    assert dag.params["share_publicly"] is False and dag.params["mark_viewed"] is False
+    env = dag.get_template_env()
+    ti = SimpleNamespace(xcom_pull=lambda task_ids: ["r1", "r2"])
+    for task_id, param in (
+        ("share_error_sessions", "share_publicly"),
+        ("mark_viewed", "mark_viewed"),
+    ):
+        template = dag.get_task(task_id).recording_ids
+        off = env.from_string(template).render(ti=ti, params={param: False})
+        on = env.from_string(template).render(ti=ti, params={param: True})
+        assert (off, on) == ("", "r1,r2"), task_id
 
 
 def test_retention_dag_params_default_to_a_capped_report_only(dagbag: Any) -> None:
