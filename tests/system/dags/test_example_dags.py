@@ -335,6 +335,22 @@ def test_gdpr_erasure_dag_deletes_every_recording_of_the_person(
     assert emulator.recording_ids() == others
 
 
+@pytest.mark.dagrun
+def test_gdpr_erasure_of_a_distinct_id_without_recordings_fails_loudly(
+    dagbag: Any, posthog_for_dags: PostHogEmulator
+) -> None:
+    """A mistyped id finds nothing: the run fails, it does not pass as a done erasure."""
+    emulator = posthog_for_dags
+    emulator.add_recording(distinct_id="user-42", start_time=datetime.now(timezone.utc))
+
+    run = dagbag.dags["posthog_gdpr_erasure"].test(run_conf={"distinct_id": "user-24"})
+
+    assert str(run.state) == "failed", _task_states(run)
+    states = _task_states(run)
+    assert states["erase_recordings"] == "success" and states["report"] == "failed"
+    assert emulator.deleted_ids == set()
+
+
 def _purge_manifest(run: Any) -> dict[str, Any]:
     """The purge task's XCom (its manifest) of a finished DAG run."""
     from airflow.models.xcom import XComModel
