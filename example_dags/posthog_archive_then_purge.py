@@ -56,7 +56,7 @@ with DAG(
             200,
             type="integer",
             minimum=0,
-            title="Recordings per run",
+            title="Deletions per run",
             description="At most this many archived and deleted a run, oldest first.",
         ),
         "deletion_record_path": Param(

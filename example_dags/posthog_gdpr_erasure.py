@@ -42,7 +42,7 @@ with DAG(
             1000,
             type="integer",
             minimum=0,
-            title="Deletions at most",
+            title="Safety cap",
             description="Fail before deleting anything when the person has more recordings.",
         ),
     },

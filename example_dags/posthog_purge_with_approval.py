@@ -64,7 +64,7 @@ if ApprovalOperator is not None:
                 30,
                 type="integer",
                 minimum=1,
-                title="Retention (days)",
+                title="Older than (days)",
                 description="Delete recordings that started more than this many days ago",
             ),
             "keep_playlists": Param(
@@ -78,7 +78,7 @@ if ApprovalOperator is not None:
                 100_000,
                 type=["null", "integer"],
                 minimum=0,
-                title="Typo guard",
+                title="Safety cap",
                 description="Fail before deleting anything when more match (empty: no cap).",
             ),
             "plan_path": Param(

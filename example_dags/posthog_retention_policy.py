@@ -108,7 +108,7 @@ with DAG(
         log.info(
             "Retention %s: recordings started before %s (%s days): %s %d of %d listed "
             "(backlog for later runs: %d); kept %s; protected playlists %s; %s API requests",
-            "DRY RUN" if report_only else "purge",
+            "REPORT ONLY" if report_only else "purge",
             summary["cutoff"],
             summary["older_than_days"],
             verb,

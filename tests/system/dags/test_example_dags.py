@@ -8,6 +8,7 @@ import json
 import random
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,6 +125,34 @@ def test_params_can_be_triggered_with_their_defaults(dagbag: Any, dag_id: str) -
     for name, value in defaults.items():
         if value in ("", None):  # empty means none: the schema must say null is allowed
             assert "null" in params.get_param(name).schema.get("type", []), (dag_id, name)
+
+
+#: One vocabulary across the example DAGs (README, "Example DAGs": the table of labels).
+LABELS = {
+    "older_than_days": "Older than (days)",
+    "report_only": "Report only",
+    "max_deletions": "Safety cap",
+    "max_deletions_per_run": "Deletions per run",
+    "deletion_record_path": "Deletion record folder",
+    "archive_path": "Archive folder",
+    "plan_path": "Plan folder",
+    "distinct_id": "Distinct ID",
+}
+
+
+def test_one_label_for_one_thing_across_the_dags_and_the_readme(dagbag: Any) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    seen = 0
+    for dag_id in EXPECTED_TASKS:
+        params = dagbag.dags[dag_id].params
+        for name in params:
+            if name in LABELS:
+                seen += 1
+                title = params.get_param(name).schema["title"]
+                assert title == LABELS[name], (dag_id, name, title)
+    assert seen >= 12
+    for name, label in LABELS.items():
+        assert f"| `{name}` | {label} |" in readme, name
 
 
 def test_triage_window_renders_for_manual_and_scheduled_runs(dagbag: Any) -> None:
