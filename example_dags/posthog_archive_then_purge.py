@@ -6,9 +6,9 @@ Every day, copies the recordings older than `older_than_days` days to `archive_p
 only the recordings whose copy was verified; the others are kept and counted, and the next
 run tries them again. **Report only by default.**
 
-Connection `posthog_default` (set its snapshots budget extras to your plan's); the task runs
-in pool `posthog_api` and defers while the budget refills. Details: the README's *Archiving
-recordings before a purge*.
+Unpausing starts a scheduled run at once: report only, with the defaults. Create the pool first: `airflow pools set posthog_api 1 "PostHog API key"
+--include-deferred` (else tasks stay "scheduled", logs empty).
+Details: the README's *Archiving recordings before a purge*.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ deleted); `approve_purge` shows the counts, the oldest and newest candidate, the
 playlists and where the plan is, and waits for *Approve* or *Reject* (under *Required
 actions*); `apply_plan` then deletes only the plan's ids, each checked again just before.
 
-Connection `posthog_default`; both tasks run in pool `posthog_api`. On Airflow 2 this file
-defines no DAG. Details: the README's *Example DAGs* and *Plan, review, apply*.
+Create the pool first: `airflow pools set posthog_api 1 "PostHog API key"
+--include-deferred` (else tasks stay "scheduled", logs empty). Airflow 2: no DAG here.
+Details: the README's *Plan, review, apply*.
 """
 
 from __future__ import annotations
