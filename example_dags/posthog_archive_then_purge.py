@@ -1,14 +1,14 @@
 """
 ### PostHog archive, then purge
 
-Every day, copies the recordings older than `older_than_days` days to `archive_path`
-(raw snapshots, metadata and a File playback file, each verified), then deletes from PostHog
-only the recordings whose copy was verified; the others are kept and counted, and the next
-run tries them again. **Report only by default.**
+Every day, copies the recordings older than `older_than_days` days to `archive_path` (raw
+snapshots, metadata and a File playback file, each verified), then deletes from PostHog only
+the recordings whose copy was verified; the others are kept and counted, and the next run
+tries them again. **Report only by default.**
 
-Unpausing starts a scheduled run at once: report only, with the defaults. Create the pool first: `airflow pools set posthog_api 1 "PostHog API key"
---include-deferred` (else tasks stay "scheduled", logs empty).
-Details: the README's *Archiving recordings before a purge*.
+Unpausing starts a scheduled run at once: report only, with the defaults. Create the pool
+first: `airflow pools set posthog_api 1 "PostHog API key" --include-deferred` (else tasks
+stay "scheduled", logs empty). Details: the README's *Archiving recordings before a purge*.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ sessions** (over 5 minutes), each over the last `lookback_days` days. A playlist
 its name (created the first time) and changed only when its search changed.
 
 Unpausing starts a scheduled run at once: it creates both playlists. The task's *Details*
-tab has a "PostHog playlist" link. Create the pool first: `airflow pools set posthog_api 1 "PostHog API key"
---include-deferred` (else tasks stay "scheduled", logs empty). Details: README.
+tab has a "PostHog playlist" link. Create the pool first: `airflow pools set posthog_api 1
+"PostHog API key" --include-deferred` (else tasks stay "scheduled", logs empty). Details:
+README.
 """
 
 from __future__ import annotations

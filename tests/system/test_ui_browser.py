@@ -351,7 +351,11 @@ def test_the_approval_page_shows_the_plan_and_approve_applies_it(
     screens.goto(f"/dags/{APPROVAL_DAG_ID}/runs/{run_id}/tasks/approve_purge", "approval-task")
     page.get_by_role("link", name=re.compile(r"Required Action")).click()
     page.get_by_text(f"Delete {plan['candidates']} PostHog recordings?").wait_for()
-    assert page.get_by_text("xcom:plan_purge/purge_plan").count() >= 1
+    link = page.get_by_role("link", name="the XCom of plan_purge")
+    assert link.count() == 1
+    assert (link.get_attribute("href") or "").endswith("/tasks/plan_purge/xcom")
+    assert page.get_by_text(re.compile(r"about [\d,]+ requests at")).count() >= 1
+    assert page.get_by_text("{'").count() == 0  # no Python reprs
     screens.shot("required-action")
     page.get_by_role("button", name="Approve", exact=True).click()
     state = deployment.wait_for_run(APPROVAL_DAG_ID, run_id, timeout=180)

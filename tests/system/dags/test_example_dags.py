@@ -39,7 +39,7 @@ try:  # Airflow 3.1+: the approval DAG exists; on Airflow 2 its file defines no 
 except ImportError:
     HAS_APPROVAL = False
 APPROVAL_DAG = "posthog_purge_with_approval"
-APPROVAL_TASKS = {"plan_purge", "approve_purge", "apply_plan"}
+APPROVAL_TASKS = {"plan_purge", "summarize_plan", "approve_purge", "apply_plan"}
 if HAS_APPROVAL:
     EXPECTED_TASKS[APPROVAL_DAG] = APPROVAL_TASKS
 #: The cron expression of each scheduled DAG (the erasure DAG is triggered by hand).
@@ -504,14 +504,58 @@ def test_archive_then_purge_dag_deletes_only_what_it_archived(
 
 
 class _PlanTaskXCom:
-    """The ``ti`` a template sees, pulling the plan task's manifest."""
+    """The ``ti`` a template sees, pulling the plan task's manifest and its summary."""
 
-    def __init__(self, manifest: dict[str, Any]) -> None:
-        self.manifest = manifest
+    def __init__(self, manifest: dict[str, Any], summary: dict[str, str]) -> None:
+        self.values = {"plan_purge": manifest, "summarize_plan": summary}
 
     def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
-        assert (task_ids, key) == ("plan_purge", "return_value")
-        return self.manifest
+        assert key == "return_value"
+        return self.values[task_ids]
+
+
+def _approval_module() -> Any:
+    """The approval DAG's file as a module (its summary_of, outside Airflow)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[3] / "example_dags" / f"{APPROVAL_DAG}.py"
+    spec = importlib.util.spec_from_file_location("approval_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not HAS_APPROVAL, reason="human-in-the-loop operators need Airflow 3.1+")
+def test_the_approval_summary_reads_as_words_with_a_link_to_the_plan() -> None:
+    summary_of = _approval_module().summary_of
+    plan = {
+        "candidates": 845,
+        "cutoff": "2026-11-08T06:00:00+00:00",
+        "kept_total": 22,
+        "kept": {"protected_playlist": 20, "ongoing": 2},
+        "oldest_candidate": {"recording_id": "r-old", "start_time": "2026-01-02T03:04:05Z"},
+        "newest_candidate": None,
+        "protected_playlists": ["Legal hold"],
+        "max_deletions": 100000,
+        "exceeds_max_deletions": False,
+        "plan_location": "xcom:plan_purge/purge_plan",
+    }
+    words = summary_of(plan, 300, "manual__2026-12-08T01:00:00+00:00", "about 310 requests")
+    assert words["kept"] == "22 (2 ongoing, 20 protected playlist)"
+    assert words["cutoff"] == "2026-11-08 06:00 UTC"
+    assert words["oldest"] == "`r-old`, started 2026-01-02 03:04 UTC" and words["newest"] == "-"
+    assert words["cap"] == "100,000: within it"
+    assert words["this_run"] == "the oldest 300; the other 545 wait for a new plan"
+    assert words["plan_link"] == (
+        "[the XCom of plan_purge](/dags/posthog_purge_with_approval/runs/"
+        "manual__2026-12-08T01%3A00%3A00%2B00%3A00/tasks/plan_purge/xcom)"
+    )
+    everything = " ".join(words.values())
+    assert "{" not in everything and "True" not in everything and "False" not in everything
+    on_disk = summary_of({**plan, "plan_location": "s3://b/plans/x"}, None, "r", "e")
+    assert on_disk["plan_link"].startswith("`s3://b/plans/x`")
+    assert on_disk["this_run"] == "845 (all)"
 
 
 @pytest.mark.skipif(not HAS_APPROVAL, reason="human-in-the-loop operators need Airflow 3.1+")
@@ -522,7 +566,9 @@ def test_approval_dag_shows_the_plan_then_applies_it(
     reads (counts, oldest and newest, protected playlists, where the plan is), and the apply
     task deletes the plan's ids, not the recording that appeared during the review."""
     dag = dagbag.dags[APPROVAL_DAG]
-    assert [t.task_id for t in dag.get_task("approve_purge").upstream_list] == ["plan_purge"]
+    assert [t.task_id for t in dag.get_task("approve_purge").upstream_list] == ["summarize_plan"]
+    assert [t.task_id for t in dag.get_task("summarize_plan").upstream_list] == ["plan_purge"]
+    assert dag.get_task("apply_plan").max_deletions_per_run == "{{ params.max_deletions_per_run }}"
     assert [t.task_id for t in dag.get_task("apply_plan").upstream_list] == ["approve_purge"]
     assert {dag.get_task(t).pool for t in ("plan_purge", "apply_plan")} == {"posthog_api"}
     assert {name: dag.params[name] for name in ("keep_playlists", "plan_path")} == {
@@ -534,7 +580,12 @@ def test_approval_dag_shows_the_plan_then_applies_it(
         give_to_airflow(emulator, monkeypatch)
         emulator.seed_recordings(60, days=60, seed=21, end=now)
         emulator.create_playlist("Legal hold", pinned=True, recording_ids=[])
-        params = {"older_than_days": 30, "keep_playlists": None, "max_deletions": 1000}
+        params = {
+            "older_than_days": 30,
+            "keep_playlists": None,
+            "max_deletions": 1000,
+            "max_deletions_per_run": None,
+        }
         context: dict[str, Any] = {
             "params": {**params, "plan_path": str(tmp_path)},
             "run_id": "manual__approval",
@@ -545,7 +596,10 @@ def test_approval_dag_shows_the_plan_then_applies_it(
         plan_task.render_template_fields(context)
         manifest = plan_task.execute(context)
         assert emulator.deleted_ids == set() and manifest["candidates"] > 10
-        context["ti"] = _PlanTaskXCom(manifest)
+        summary = _approval_module().summary_of(
+            manifest, None, "manual__approval", "about 40 requests"
+        )
+        context["ti"] = _PlanTaskXCom(manifest, summary)
         approve = dag.get_task("approve_purge").prepare_for_execution()
         body = approve.render_template(approve.body, context)
         subject = approve.render_template(approve.subject, context)
@@ -555,9 +609,11 @@ def test_approval_dag_shows_the_plan_then_applies_it(
             manifest["newest_candidate"]["recording_id"],
             manifest["plan_location"],
             "Legal hold",
-            manifest["cutoff"],
+            summary["cutoff"],
+            "about 40 requests",
         ):
             assert shown in body
+        assert "{'" not in body  # no Python reprs
         newcomer = emulator.add_recording(start_time=now - timedelta(days=40))["id"]
         apply_task = dag.get_task("apply_plan").prepare_for_execution()
         apply_task.render_template_fields(context)
