@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
+from posthog_recordings_emulator import PROFILES, PostHogEmulator
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 RECORDINGS = "session_recordings/"
