@@ -2,9 +2,13 @@
 # Everything is installed into virtualenvs by these targets; nothing is expected on the
 # machine except Python 3.10+ and make.
 #
-#   .venv            Airflow 3 (the newest), the package editable, the dev tools
+#   .venv            Airflow 3 (the newest), the package and the emulator editable, the dev tools
 #   .venv-airflow2   the lowest versions declared in pyproject.toml (Airflow 2.11.0,
-#                    common-compat 1.22.0, requests, pydantic) and the BUILT WHEEL
+#                    common-compat 1.22.0, requests, pydantic) and the BUILT WHEELS
+#
+# Two distributions are built from this repository: the provider (./, the runtime wheel) and
+# the PostHog emulator (./emulator, posthog-recordings-emulator, the provider's extra
+# [testing]); the provider's wheel carries no emulator.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -18,17 +22,20 @@ LOWEST    := $(AF2_VENV)/lower-bounds.txt
 TEST_TOOLS := "pytest>=8" "pytest-mock>=3.12" "pytest-asyncio>=0.23" "pytest-timeout>=2.3"
 SOURCES   := $(shell find airflow_provider_posthog_recordings -name '*.py' -o -name py.typed)
 WHEEL     := dist/airflow_provider_posthog_recordings-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
+EMULATOR_SOURCES := $(shell find emulator/posthog_recordings_emulator -type f -not -path '*__pycache__*')
+EMULATOR_WHEEL   := dist/posthog_recordings_emulator-$(shell sed -n 's/^version = "\(.*\)"/\1/p' emulator/pyproject.toml)-py3-none-any.whl
+LINTED    := airflow_provider_posthog_recordings emulator tests example_dags benchmarks scripts
 # Run checks from outside the source tree, so that only the installed wheel can be imported.
 OUTSIDE   := $(shell mktemp -d -u /tmp/posthog-provider-check.XXXXXX)
 
 .PHONY: install browser lint typecheck test test-fast test-airflow3 test-airflow2 test-system \
 	check-wheel wheel sdist demo bench faults mutation clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml emulator/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e ".[dev]"
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e ./emulator -e ".[dev,testing]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -51,18 +58,23 @@ browser: $(STAMP) $(CHROMIUM)
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check airflow_provider_posthog_recordings tests example_dags benchmarks
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: install
-	$(BIN)/mypy airflow_provider_posthog_recordings
+	$(BIN)/mypy airflow_provider_posthog_recordings emulator/posthog_recordings_emulator
 
-# The wheel users would install (pip wheel: no extra build tool needed).
+# The wheels users would install (pip wheel: no extra build tool needed).
 $(WHEEL): $(STAMP) $(SOURCES) pyproject.toml LICENSE README.md MANIFEST.in
-	rm -rf build dist/*.whl
+	rm -rf build dist/airflow_provider_posthog_recordings-*.whl
 	$(BIN)/python -m pip wheel $(PIP_FLAGS) --no-deps -w dist .
 	@test -f $(WHEEL)
 
-wheel: $(WHEEL)
+$(EMULATOR_WHEEL): $(STAMP) $(EMULATOR_SOURCES) emulator/pyproject.toml emulator/README.md
+	rm -rf emulator/build dist/posthog_recordings_emulator-*.whl
+	$(BIN)/python -m pip wheel $(PIP_FLAGS) --no-deps -w dist ./emulator
+	@test -f $(EMULATOR_WHEEL)
+
+wheel: $(WHEEL) $(EMULATOR_WHEEL)
 
 sdist: install
 	$(BIN)/python -m pip install $(PIP_FLAGS) build
@@ -76,18 +88,24 @@ $(AF2_STAMP): pyproject.toml scripts/lower_bounds.py
 	$(AF2_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-compile -r $(LOWEST) $(TEST_TOOLS)
 	@touch $(AF2_STAMP)
 
-# The built wheel, checked from outside the source tree (scripts/check_install.py):
-# - Airflow 2.11.0: pip-installed into .venv-airflow2, the lower bounds pinned by constraint
-#   (a wheel that needs more fails here);
-# - Airflow 3: .venv's Airflow, the wheel pip-installed with --target into a folder that
-#   comes first on sys.path, so the wheel, not .venv's editable install, is what Airflow finds.
-check-wheel: $(WHEEL) $(AF2_STAMP)
+# The built wheels, checked from outside the source tree (scripts/check_install.py; it also
+# checks that the provider's wheel holds no emulator and no schema data, and that the
+# emulator's wheel holds its schema data and starts):
+# - Airflow 2.11.0: both pip-installed into .venv-airflow2 (the provider's [testing] extra
+#   resolved to the built emulator wheel), the lower bounds pinned by constraint (a wheel that needs more fails here);
+# - Airflow 3: .venv's Airflow, the wheels pip-installed with --target into a folder that
+#   comes first on sys.path, so the wheels, not .venv's editable installs, are what is found.
+check-wheel: $(WHEEL) $(EMULATOR_WHEEL) $(AF2_STAMP)
 	mkdir -p $(OUTSIDE)
-	$(AF2_VENV)/bin/python -m pip uninstall $(PIP_FLAGS) -y airflow-provider-posthog-recordings
-	$(AF2_VENV)/bin/python -m pip install $(PIP_FLAGS) -c $(LOWEST) $(CURDIR)/$(WHEEL)
+	$(AF2_VENV)/bin/python -m pip uninstall $(PIP_FLAGS) -y airflow-provider-posthog-recordings \
+		posthog-recordings-emulator
+	$(AF2_VENV)/bin/python -m pip install $(PIP_FLAGS) -c $(LOWEST) \
+		"airflow-provider-posthog-recordings[testing] @ file://$(CURDIR)/$(WHEEL)" \
+		$(CURDIR)/$(EMULATOR_WHEEL)
 	cd $(OUTSIDE) && AIRFLOW_HOME=$(OUTSIDE)/airflow2 AIRFLOW__CORE__LOAD_EXAMPLES=False \
 		$(CURDIR)/$(AF2_VENV)/bin/python $(CURDIR)/scripts/check_install.py
-	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps --target $(OUTSIDE)/wheel $(CURDIR)/$(WHEEL)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps --target $(OUTSIDE)/wheel \
+		$(CURDIR)/$(WHEEL) $(CURDIR)/$(EMULATOR_WHEEL)
 	cd $(OUTSIDE) && PYTHONPATH=$(OUTSIDE)/wheel AIRFLOW_HOME=$(OUTSIDE)/airflow3 \
 		AIRFLOW__CORE__LOAD_EXAMPLES=False $(CURDIR)/$(BIN)/python $(CURDIR)/scripts/check_install.py
 	rm -rf $(OUTSIDE)
@@ -148,4 +166,5 @@ mutation: install
 	@$(BIN)/mutmut results --all true | $(BIN)/python scripts/mutation_score.py --min 90
 
 clean:
-	rm -rf mutants airflow_home .demo browser-artifacts .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist
+	rm -rf mutants airflow_home .demo browser-artifacts .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist \
+		emulator/*.egg-info emulator/build
