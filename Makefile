@@ -59,6 +59,7 @@ browser: $(STAMP) $(CHROMIUM)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/vulture
 
 typecheck: install
 	$(BIN)/mypy airflow_provider_posthog_recordings emulator/posthog_recordings_emulator
@@ -72,6 +73,7 @@ $(WHEEL): $(STAMP) $(SOURCES) pyproject.toml LICENSE README.md MANIFEST.in
 $(EMULATOR_WHEEL): $(STAMP) $(EMULATOR_SOURCES) emulator/pyproject.toml emulator/README.md
 	rm -rf emulator/build dist/posthog_recordings_emulator-*.whl
 	$(BIN)/python -m pip wheel $(PIP_FLAGS) --no-deps -w dist ./emulator
+	rm -rf emulator/build
 	@test -f $(EMULATOR_WHEEL)
 
 wheel: $(WHEEL) $(EMULATOR_WHEEL)

@@ -12,7 +12,6 @@ from airflow_provider_posthog_recordings.client import PostHogClient
 from tests.helpers import connection_json
 
 EmulatorFactory = Callable[..., PostHogEmulator]
-ClientFactory = Callable[..., PostHogClient]
 
 
 @pytest.fixture

@@ -162,7 +162,7 @@ def test_purge_erasure_and_existence_listings(
     )
     purge.run(client, settings)
     erasure.run(client, ErasureSettings(distinct_ids=[someone], max_deletions=None))
-    client.existing_recording_ids(sorted(posthog.recording_ids())[:3] + ["gone"])
+    client.recordings.existing_recording_ids(sorted(posthog.recording_ids())[:3] + ["gone"])
     listings = _listings(posthog)
     assert len(listings) >= 4
     assert any("session_ids" in params for params in listings)  # the existence check

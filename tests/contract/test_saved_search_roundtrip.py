@@ -51,7 +51,6 @@ DEFAULTS = {
     "operand": "AND",
     "filter_test_accounts": False,
 }
-LISTS = ("properties", "events", "actions", "console_log_filters", "having_predicates")
 
 
 def _canonical(query: dict[str, Any]) -> dict[str, Any]:

@@ -397,7 +397,7 @@ def test_list_queries_are_checked_against_posthog_schema(start: Any) -> None:
 
 
 def test_hide_viewed_recordings_needs_a_newer_schema(start: Any) -> None:
-    newer, newer_api = start()
+    _, newer_api = start()
     assert (
         newer_api.get("session_recordings/", hide_viewed_recordings="any-user").status_code == 200
     )
