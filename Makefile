@@ -24,11 +24,12 @@ SOURCES   := $(shell find airflow_provider_posthog_recordings -name '*.py' -o -n
 WHEEL     := dist/airflow_provider_posthog_recordings-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 EMULATOR_SOURCES := $(shell find emulator/posthog_recordings_emulator -type f -not -path '*__pycache__*')
 EMULATOR_WHEEL   := dist/posthog_recordings_emulator-$(shell sed -n 's/^version = "\(.*\)"/\1/p' emulator/pyproject.toml)-py3-none-any.whl
-LINTED    := airflow_provider_posthog_recordings emulator tests example_dags benchmarks scripts
+LINTED    := airflow_provider_posthog_recordings emulator tests example_dags benchmarks scripts docs \
+	vulture_whitelist.py
 # Run checks from outside the source tree, so that only the installed wheel can be imported.
 OUTSIDE   := $(shell mktemp -d -u /tmp/posthog-provider-check.XXXXXX)
 
-.PHONY: install browser lint typecheck test test-fast test-airflow3 test-airflow2 test-system \
+.PHONY: install browser lint typecheck docs test test-fast test-airflow3 test-airflow2 test-system \
 	check-wheel wheel sdist demo bench faults mutation clean
 
 $(STAMP): pyproject.toml emulator/pyproject.toml
@@ -63,6 +64,11 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy airflow_provider_posthog_recordings emulator/posthog_recordings_emulator
+
+# The documentation (docs/, Sphinx from the dev extra): nitpicky, every warning an error, a
+# fresh build each time. Open docs/_build/html/index.html.
+docs: install
+	$(BIN)/sphinx-build -E -n -W --keep-going -q -b html docs docs/_build/html
 
 # The wheels users would install (pip wheel: no extra build tool needed).
 $(WHEEL): $(STAMP) $(SOURCES) pyproject.toml LICENSE README.md MANIFEST.in
@@ -130,7 +136,7 @@ test-system: install browser check-wheel
 
 # Airflow 3 and Airflow 2.11 side by side (both mostly wait on I/O: installs, the emulator,
 # Airflow's schedulers).
-test: lint typecheck
+test: lint typecheck docs
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-airflow3 test-airflow2
 
 # Without the whole-DAG runs and the system tier (the slowest tests), on Airflow 3 only.
@@ -169,4 +175,4 @@ mutation: install
 
 clean:
 	rm -rf mutants airflow_home .demo browser-artifacts .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist \
-		emulator/*.egg-info emulator/build
+		emulator/*.egg-info emulator/build docs/_build

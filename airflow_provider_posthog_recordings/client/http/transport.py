@@ -4,7 +4,7 @@
 attempt, waits as told (backoff, or as long as a 429 says), and turns every error answer into
 a :class:`~airflow_provider_posthog_recordings.client.errors.PostHogAPIError` in one place. It
 knows nothing of recordings or playlists: those are the resource modules' business
-(:mod:`airflow_provider_posthog_recordings.client.resources`: ``recordings``, ``deletion``,
+(``airflow_provider_posthog_recordings.client.resources``: ``recordings``, ``deletion``,
 ``sharing``, ``playlists``, ``snapshots``, ``bulk``).
 """
 
