@@ -1,6 +1,7 @@
 """What every PostHog operator and sensor shares: the connection, the hook, clean task errors.
 
-A configuration refusal (:class:`~..client.errors.PostHogConfigError`: a bad argument, the
+A configuration refusal
+(:class:`~airflow_provider_posthog_recordings.client.errors.PostHogConfigError`: a bad argument, the
 ``max_deletions`` cap, a query PostHog would refuse) fails the task without retries: it is
 raised as :class:`PostHogConfigRefusal`, an ``AirflowFailException``, with the typed error as
 its ``__cause__``. Every other error (a 5xx, a dropped connection, ...) is raised as itself,

@@ -126,7 +126,7 @@ class PostHogRecordingsSensor(PostHogTaskMixin, BaseSensorOperator):
         """Poke (in the worker, or once and then in the triggerer); the client is closed after.
 
         A configuration refusal fails the task without retries (see
-        :meth:`~..operators.base.PostHogTaskMixin.call_job`).
+        :meth:`~airflow_provider_posthog_recordings.operators.base.PostHogTaskMixin.call_job`).
         """
         return self.call_job(self._wait, context)
 
