@@ -383,7 +383,7 @@ def describe_matching(summary: dict[str, Any]) -> str:
 def _curate_collection(
     client: PostHogClient, settings: CurationSettings, query: RecordingsQuery
 ) -> dict[str, Any]:
-    if not client.can_change_playlist_items():
+    if not client.playlists.can_change_playlist_items():
         raise PostHogConfigError(
             "this PostHog server does not let a personal API key add or remove a collection's "
             "recordings (PostHog Cloud refuses it: 'This action does not support personal API "

@@ -38,7 +38,8 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
     works with a personal API key. A ``collection`` holds hand-picked recordings (the newest
     ``max_recordings`` matches), but PostHog Cloud refuses personal API keys every change to a
     collection's items: the operator checks that first, without changing anything, and fails
-    with a message that names ``filters`` when the server refuses. See :mod:`..jobs.curation`.
+    with a message that names ``filters`` when the server refuses. See
+    :mod:`airflow_provider_posthog_recordings.jobs.curation`.
 
     :param name: the playlist's exact name (templated).
     :param query: the recordings that belong in it (templated; give ``date_from``).

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -30,6 +29,7 @@ from airflow_provider_posthog_recordings.jobs.waiting import (
     describe_seconds,
     describe_window,
 )
+from airflow_provider_posthog_recordings.operators.base import PostHogTaskMixin
 from airflow_provider_posthog_recordings.triggers.recordings_trigger import (
     PostHogRecordingsTrigger,
     timeout_message,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 DEFERRAL_TIMEOUT_GRACE = 60.0
 
 
-class PostHogRecordingsSensor(BaseSensorOperator):
+class PostHogRecordingsSensor(PostHogTaskMixin, BaseSensorOperator):
     """Wait until at least ``min_count`` recordings match a query.
 
     For example, new recordings with console errors since the data interval started::
@@ -103,11 +103,6 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         self.posthog_conn_id = posthog_conn_id
         self.deferrable = deferrable
 
-    @cached_property
-    def hook(self) -> PostHogHook:
-        """The hook of this task's connection (one per task; its client is built once)."""
-        return PostHogHook(posthog_conn_id=self.posthog_conn_id)
-
     def _check(self) -> RecordingsCheck:
         """The check of the rendered arguments (raises PostHogConfigError when invalid)."""
         query = RecordingsQuery.parse(self.query)
@@ -129,9 +124,6 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         except TRANSIENT_ERRORS as exc:
             self.log.warning("PostHog check failed (%s); trying again next poke", exc)
             return PokeReturnValue(is_done=False)
-        except PostHogError as exc:
-            self.log.error("PostHog: %s", exc)
-            raise
         self.log.info(
             "%s found (need %d) in the %s",
             result.describe(),
@@ -141,13 +133,12 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=result.done, xcom_value=result.ids)
 
     def execute(self, context: Context) -> Any:
-        """Poke (in the worker, or once and then in the triggerer); the client is closed after."""
-        try:
-            return self._wait(context)
-        finally:
-            hook = self.__dict__.pop("hook", None)
-            if hook is not None:
-                hook.close()
+        """Poke (in the worker, or once and then in the triggerer); the client is closed after.
+
+        A configuration refusal fails the task without retries (see
+        :meth:`~airflow_provider_posthog_recordings.operators.base.PostHogTaskMixin.call_job`).
+        """
+        return self.call_job(self._wait, context)
 
     def _wait(self, context: Context) -> Any:
         timeout = self.timeout

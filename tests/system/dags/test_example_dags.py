@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator import PostHogEmulator
 
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.system.dags.conftest import EXAMPLE_DAGS, give_to_airflow
 
 EXPECTED_TASKS = {
