@@ -318,7 +318,8 @@ class RecordingSnapshots:
 
         ``download`` is updated after each whole range (``lines``, ``next_block``,
         ``requests``): when a request cannot go now
-        (:class:`~..errors.PostHogBudgetWait`), what was fetched stays in it, and a later call
+        (:class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait`), what
+        was fetched stays in it, and a later call
         (in another process, from :meth:`SnapshotDownload.from_json`) fetches only the rest.
         """
         rid, sources = download.recording_id, download.sources
