@@ -91,6 +91,11 @@ def _run(
     leg = int((state or {}).get("leg", 0)) + 1
     if settings.record is not None:
         settings.record.leg = leg
+        try:
+            # Before new work: what a killed leg or try left in flight (one look per group).
+            settings.record.recover(client.existing_recording_ids)
+        except PostHogBudgetWait as wait:
+            return JobOutcome({"paused": True}, wait.wait_seconds, dict(state or {"leg": leg - 1}))
     if not state or "manifest" not in state:
         ids = list(dict.fromkeys(settings.recording_ids))
         if not ids and not people:
