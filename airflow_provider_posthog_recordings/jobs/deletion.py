@@ -407,7 +407,7 @@ class DeletionRecord:
 def _names(run_folder: Any) -> list[str]:
     try:
         return [path.name for path in run_folder.iterdir()]
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # object stores: no such "folder"
         return []
 
 
