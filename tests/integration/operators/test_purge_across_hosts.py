@@ -151,3 +151,35 @@ def test_a_retried_try_carries_on_the_run_with_the_first_try_s_cutoff_and_totals
     assert len(ids) == len(set(ids)) and set(ids) == deleted
     assert {line["task"] for line in lines} == {"retention/purge"}
     assert len({line["cutoff"] for line in lines}) == 1
+
+
+@pytest.mark.usefixtures("fast_windows")
+def test_a_resumed_leg_that_cannot_read_its_plan_says_where_it_was_written(
+    emulator_factory: Any, monkeypatch: Any, no_sleep: Any, tmp_path: Path
+) -> None:
+    server = emulator_factory(profile="cloud", rate_limits=False, clock=lambda: START)
+    server.seed_recordings(60, days=40, seed=46, end=START)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_DEFAULT", connection_json(server, requests_per_minute=25)
+    )
+    op = PostHogPurgeRecordingsOperator(
+        task_id="purge",
+        older_than_days=10,
+        max_deletions=500,
+        deferrable=True,
+        max_wait_in_worker=0.5,
+        plan_path=str(tmp_path / "plans"),
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context(1))
+    deleted = set(server.deleted_ids)
+    # The next leg lands on a host that does not have the first one's disk.
+    for path in sorted((tmp_path / "plans").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    with pytest.raises(PostHogConfigError) as error:
+        op.execute_resume(context(1), **(deferred.value.kwargs or {}))
+    message = str(error.value)
+    assert f"written at {tmp_path / 'plans'}" in message and "by an earlier leg" in message
+    assert "not readable here" in message and "another host" in message
+    assert "s3://" in message and "report-only" not in message
+    assert server.deleted_ids == deleted  # nothing more was deleted
