@@ -2,9 +2,10 @@
 
 Shared by the purge and the erasure. :class:`DeletionLedger` keeps the counts and a capped
 list of ids for the manifest (small enough for an XCom) and can be carried across a deferral;
-:class:`DeletionRecord` writes every deleted id to durable storage as JSON lines, one part
-per group, as soon as the group is settled, so that a run that fails half-way leaves a record
-of what it did delete.
+:class:`DeletionRecord` writes each group to durable storage ahead of its request (an
+intent) and once settled (a part, JSON lines), so that a run killed at any instant leaves a
+record its next leg or try can settle exactly (:meth:`DeletionRecord.recover`) and from which
+the run's totals over every try are read (:class:`RunTotals`).
 """
 
 from __future__ import annotations

@@ -17,10 +17,14 @@ Everything about how the purge decides and acts is here (no Airflow import):
    the ``backlog`` that later runs take (the cutoff is fixed by the run's data interval and
    the plan is made again from PostHog each run).
 4. **Delete** in groups of 500 with exact accounting (see :mod:`..recording_deletion`), each
-   group written to the durable record when one is given. Just before, each id is checked
-   again (:class:`Recheck`): the protection read in this leg, the planned start time against
-   the cutoff, and the current fields the existence check reads anyway (ongoing, start time);
-   what changed since the plan is counted (``changed_since_plan``).
+   group written ahead to the durable record when one is given (its intent before the first
+   request, its outcome after: :class:`.deletion.DeletionRecord`). Every leg first settles
+   what a killed leg or try left in flight (one existence check per group); a retried try
+   (``continue_run``) carries on the plan an earlier try wrote, with its cutoff, skipping
+   what the record settled, and the manifest gives the run's totals over every try. Just
+   before, each id is checked again (:class:`Recheck`): the protection read in this leg, the
+   planned start time against the cutoff, and the current fields the existence check reads
+   anyway (ongoing, start time); what changed since the plan is counted (``changed_since_plan``).
 5. **Pause.** When the key's budget would make the client wait longer than it may (a
    deferrable task), :func:`run` returns a small JSON-able state instead of waiting; called
    again with it, it carries on where it stopped, without deleting or reporting anything

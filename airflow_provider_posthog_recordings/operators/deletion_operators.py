@@ -174,8 +174,12 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         before (before the plan's cutoff, not protected, not ongoing); the manifest's
         ``changed_since_plan`` counts what changed in between (templated; None: plan
         now; empty fails the task rather than planning afresh).
-        report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
-        posthog_conn_id: see :class:`PostHogDeletionOperator`.
+        report_only, deletion_record_path, shared_storage, deferrable, max_wait_in_worker,
+        manifest_ids, posthog_conn_id: see :class:`PostHogDeletionOperator`.
+
+    The plan is kept by DAG, task, run and map index, never by try: a retried try (a worker
+    that died fails its try) settles what the record shows in flight, then carries on the
+    first try's plan with its cutoff (:func:`..jobs.purge.run`, ``continue_run``).
 
     :return: A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,
@@ -185,7 +189,9 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         ``archive_failed``, ``archive_gone``, ``archived_ids``, ``archive_failed_ids``.
         ``report_only``, ``plan_location``, ``oldest_candidate``, ``newest_candidate``,
         ``protected_playlists``, ``changed_since_plan`` (``gone_already``, ``now_protected``,
-        ``now_ongoing``, ...).
+        ``now_ongoing``, ...). ``deleted``, ``already_gone`` and ``archived`` are the run's
+        totals over every try (from the record), ``failed`` this try's; ``this_try`` and
+        ``run_totals`` give both, ``run_totals_from`` where the totals were read.
     """
 
     template_fields: Sequence[str] = (
@@ -340,8 +346,9 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
 
     :param recording_ids: ids to delete (templated).
     :param distinct_ids: delete every recording of these distinct ids (templated).
-        report_only, max_deletions, deletion_record_path, deferrable, max_wait_in_worker,
-        manifest_ids, posthog_conn_id: see :class:`PostHogDeletionOperator`.
+        report_only, max_deletions, deletion_record_path, shared_storage, deferrable,
+        max_wait_in_worker, manifest_ids, posthog_conn_id: see
+        :class:`PostHogDeletionOperator`.
 
     :return: A manifest: ``requested``, ``deleted``, ``already_gone``, ``failed``, ``remaining``
         (erasure only), ``deleted_ids`` (capped), ``legs`` and ``report_only``.
