@@ -513,7 +513,17 @@ def _continue(
     try:
         header = store.read_header()
     except (PostHogConfigError, FileNotFoundError):
-        log.info("No plan of an earlier try at %s: planning afresh", store.location)
+        if any((earlier or {}).values()) and not store.location.startswith("xcom:"):
+            log.warning(
+                "Earlier tries of this run deleted recordings (%s), but no plan is readable at "
+                "%s, where the first try writes it: was it written on another host's disk? "
+                "Planning afresh (same cutoff; what was deleted is not listed again). Keep "
+                "plan_path on storage every worker reads (s3://..., or a shared mount)",
+                earlier,
+                store.location,
+            )
+        else:
+            log.info("No plan of an earlier try at %s: planning afresh", store.location)
         return None
     if header.get("report_only"):
         return None
@@ -903,7 +913,7 @@ def _resume(
     recheck = _recheck_for_leg(client, settings, cutoff, plan)
     position = int(state["position"])
     cursor = PlanCursor(store.read_candidates(position), position)
-    if plan.get("continued") or plan.get("earlier_tries"):
+    if plan.get("continued") or any((plan.get("earlier_tries") or {}).values()):
         # Earlier tries settled ids anywhere in the plan: bound by position, skip those.
         rest = _not_done(settings, itertools.islice(cursor, max(0, plan["planned"] - position)))
         source: Iterator[Candidate] = itertools.chain(pending, rest)

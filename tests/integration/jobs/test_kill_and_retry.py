@@ -34,7 +34,7 @@ RUN_ID = "scheduled__2026-03-21T00:00:00+00:00"
 PROFILES = ("cloud", "permissive")
 
 
-def settings_for(folder: Path, started: str) -> purge.PurgeSettings:
+def settings_for(folder: Path, started: str, plan: bool = True) -> purge.PurgeSettings:
     record = DeletionRecord(
         folder=folder / "record",
         run_id=RUN_ID,
@@ -48,7 +48,7 @@ def settings_for(folder: Path, started: str) -> purge.PurgeSettings:
         reference=START + timedelta(days=20),
         max_deletions=None,
         record=record,
-        plan_store=FolderPlanStore(folder / "plans" / RUN_ID),
+        plan_store=FolderPlanStore(folder / "plans" / RUN_ID) if plan else None,
         group_size=8,
         continue_run=True,
     )
@@ -101,13 +101,16 @@ class Killer:
         core.handle = killing_handle  # type: ignore[method-assign]
 
 
-def run_in_child(server: PostHogEmulator, folder: Path, killer: Killer | None) -> bool:
+def run_in_child(
+    server: PostHogEmulator, folder: Path, killer: Killer | None, plan: bool = True
+) -> bool:
     """Run the purge in a forked process; whether it was killed."""
     pid = os.fork()
     if pid == 0:  # the purge process
         code = 1
         try:
-            outcome = purge.run(client_of(server), settings_for(folder, "20260321T000000000000Z"))
+            settings = settings_for(folder, "20260321T000000000000Z", plan)
+            outcome = purge.run(client_of(server), settings)
             code = 0 if outcome.state is None else 3
         finally:
             os._exit(code)
@@ -183,3 +186,46 @@ def test_a_purge_killed_at_50_random_points_then_retried_records_exactly_what_we
         f"in flight), {elapsed:.1f} s; clean runs: {requests} requests"
     )
     assert recovered_rounds > 0
+
+
+def test_a_retry_without_the_first_try_s_plan_plans_again_and_still_counts_the_run(
+    tmp_path: Path,
+) -> None:
+    # As with a plan kept in XCom (a new try starts without it): the record alone carries
+    # the run. Killed at the 30th of 38 requests: after its 3rd group's DELETEs began.
+    server = emulator("cloud")
+    try:
+        killer = Killer(server, 30, before_answer=True, delay=0.0)
+        assert run_in_child(server, tmp_path, killer, plan=False)
+        by_try_1 = set(server.deleted_ids)
+        assert 0 < len(by_try_1) < RECORDINGS
+        with client_of(server) as client:
+            outcome = purge.run(client, settings_for(tmp_path, "20260321T010000000000Z", False))
+        manifest = outcome.manifest
+        assert len(server.deleted_ids) == RECORDINGS
+        assert manifest["deleted"] == manifest["run_totals"]["deleted"] == RECORDINGS
+        assert manifest["this_try"]["deleted"] == RECORDINGS - len(by_try_1)
+        assert manifest["already_gone"] == 0 and "continued" not in manifest
+        ids = [line["recording_id"] for line in read_deletion_record(tmp_path / "record", RUN_ID)]
+        assert len(ids) == len(set(ids)) == RECORDINGS
+    finally:
+        server.stop()
+
+
+def test_a_retry_that_finds_no_plan_where_the_first_try_wrote_one_says_so(
+    tmp_path: Path, caplog: Any
+) -> None:
+    server = emulator("cloud")
+    try:
+        assert run_in_child(server, tmp_path, Killer(server, 30, True, 0.0))
+        for path in sorted((tmp_path / "plans").rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()  # another host's disk
+        with client_of(server) as client:
+            outcome = purge.run(client, settings_for(tmp_path, "20260321T010000000000Z"))
+        assert outcome.manifest["deleted"] == RECORDINGS == len(server.deleted_ids)
+        [warning] = [
+            r.getMessage() for r in caplog.records if "no plan is readable" in r.getMessage()
+        ]
+        assert str(tmp_path / "plans") in warning and "another host" in warning
+    finally:
+        server.stop()
