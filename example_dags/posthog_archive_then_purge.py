@@ -46,10 +46,7 @@ with DAG(
             None,
             type=["null", "string"],
             title="Archive folder",
-            description=(
-                "s3://bucket/prefix (or a mount every worker shares) where the archives go; "
-                "without it the run only reports."
-            ),
+            description="s3://bucket/prefix or a shared mount for archives (empty: report only).",
         ),
         "report_only": Param(
             True,

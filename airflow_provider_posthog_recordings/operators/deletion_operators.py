@@ -56,7 +56,7 @@ class PostHogDeletionOperator(PostHogBudgetedOperator):
         lines, write-ahead: each group's intent before its request, its outcome after, under
         the run's id (templated; None: no record). A retried try reads it to settle what a
         killed try left in flight and to report the run's totals.
-    :param shared_storage: declare that local paths given (``deletion_record_path``,
+    :param shared_storage: (templated) declare that local paths given (``deletion_record_path``,
         ``plan_path``, ``archive_path``) are on a mount every worker shares. Without it (or
         the PostHog connection's extra ``{"shared_storage": true}``), a local path is refused
         when the executor may run the task's legs and tries on other hosts (anything but
@@ -206,6 +206,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         "keep_shared",
         "query",
         "deletion_record_path",
+        "shared_storage",
         "max_wait_in_worker",
         "manifest_ids",
         "posthog_conn_id",
@@ -360,6 +361,7 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
         "report_only",
         "max_deletions",
         "deletion_record_path",
+        "shared_storage",
         "max_wait_in_worker",
         "manifest_ids",
         "posthog_conn_id",
