@@ -290,11 +290,19 @@ class DeletionRecord:
         return f"{self.started}-{self.leg:04d}-{self.parts:06d}"
 
     def _put(self, name: str, text: str) -> None:
-        """Write one whole file, once (a new object on object storage)."""
+        """Write one whole file, once: all of it or none of it, even when the process is
+        killed while writing (an object store's put is; on a disk the file is written under
+        a temporary name, then renamed)."""
         run_folder = self.run_folder
         run_folder.mkdir(parents=True, exist_ok=True)
-        with (run_folder / name).open("w") as handle:
-            handle.write(text)
+        if _on_disk(run_folder):
+            scratch = run_folder / f"tmp-{name}"
+            with scratch.open("w") as handle:
+                handle.write(text)
+            scratch.rename(str(run_folder / name))
+        else:
+            with (run_folder / name).open("w") as handle:
+                handle.write(text)
         self.files_written += 1
         self.bytes_written += len(text.encode())
 
@@ -362,7 +370,14 @@ class DeletionRecord:
             if suffix in settled:
                 continue
             with (self.run_folder / name).open("r") as handle:
-                intent = json.loads(handle.read())
+                text = handle.read()
+            try:
+                intent = json.loads(text)
+            except ValueError:
+                # Cut short as it was written (a store without whole writes): its process died
+                # before sending the request, so none of its ids went.
+                log.warning("Skipping the unreadable intent %s (written by a killed leg)", name)
+                continue
             if intent.get("task") == self.task:
                 found[suffix] = [str(rid) for rid in intent.get("ids", [])]
         return found
@@ -403,6 +418,14 @@ class DeletionRecord:
             if line.get("task") in (None, self.task):
                 totals.add_line(line)
         return totals
+
+
+def _on_disk(folder: Any) -> bool:
+    """Whether ``folder`` is on a local disk (``pathlib.Path``, or ``file``/``local`` URL)."""
+    protocol = getattr(folder, "protocol", "")
+    if isinstance(protocol, tuple | list):
+        protocol = protocol[0] if protocol else ""
+    return str(protocol) in ("", "file", "local")
 
 
 def _names(run_folder: Any) -> list[str]:

@@ -31,6 +31,8 @@ class ObjectStore:
 class ObjectPath:
     """An ``ObjectStoragePath``-like key in :class:`ObjectStore`."""
 
+    protocol = "s3"
+
     def __init__(self, store: ObjectStore, key: str) -> None:
         self.store = store
         self.key = key.strip("/")
@@ -191,3 +193,18 @@ def test_on_object_storage_a_group_costs_two_objects() -> None:
         f"{sum(map(len, intents)) / groups:,.0f} B, settle part "
         f"{sum(map(len, parts)) / groups:,.0f} B), {per_group / GROUP_SIZE:,.1f} B per id"
     )
+
+
+def test_on_disk_a_file_is_whole_or_absent_and_leftovers_are_ignored(tmp_path: Path) -> None:
+    record = record_at(tmp_path)
+    record.write_intent(["a"])
+    record.write(DeleteResult(deleted=["a"]))
+    folder = tmp_path / "scheduled__1"
+    assert not [p for p in folder.iterdir() if p.name.startswith("tmp-")]  # renamed into place
+    # What a process killed while writing leaves: a scratch file, an intent cut short.
+    (folder / "tmp-part-20260101T000000000000Z-0000-000009.jsonl").write_text('{"recor')
+    (folder / "intent-20260101T000000000000Z-0000-000009.json").write_text('{"run_id": "sch')
+    assert record.unsettled_intents() == {}
+    assert [line["recording_id"] for line in read_deletion_record(tmp_path, "scheduled__1")] == [
+        "a"
+    ]
