@@ -512,7 +512,7 @@ def _continue(
         return None
     try:
         header = store.read_header()
-    except (PostHogConfigError, FileNotFoundError):
+    except (PostHogConfigError, FileNotFoundError, ValueError):  # ValueError: cut short
         if any((earlier or {}).values()) and not store.location.startswith("xcom:"):
             log.warning(
                 "Earlier tries of this run deleted recordings (%s), but no plan is readable at "
