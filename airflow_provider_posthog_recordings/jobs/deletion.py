@@ -54,6 +54,35 @@ class JobOutcome:
         return self.wait_seconds is not None
 
 
+#: The counts a manifest gives for this try and for the whole run.
+RUN_TOTAL_KEYS = ("deleted", "already_gone", "failed", "archived")
+
+
+def add_run_totals(manifest: dict[str, Any], record: DeletionRecord | None) -> None:
+    """Put this try's own counts and the run's totals (every try) in a final manifest.
+
+    The top-level ``deleted``, ``already_gone`` and ``archived`` become the run's (the
+    tries before this one, as the record said at this try's start: ``earlier_tries``);
+    ``failed`` stays this try's (a later try takes the failed ids again); ``this_try`` keeps
+    this try's own, ``run_totals`` the run's, ``run_totals_from`` where they were read.
+    """
+    if manifest.get("report_only"):
+        return
+    this_try = {key: int(manifest.get(key) or 0) for key in RUN_TOTAL_KEYS}
+    earlier = manifest.pop("earlier_tries", None) or {}
+    totals = {
+        key: this_try[key] + (0 if key == "failed" else int(earlier.get(key, 0)))
+        for key in RUN_TOTAL_KEYS
+    }
+    manifest["this_try"] = this_try
+    manifest["run_totals"] = totals
+    manifest["run_totals_from"] = str(record.run_folder) if record is not None else "this try only"
+    for key in ("deleted", "already_gone"):
+        manifest[key] = totals[key]
+    if "archived" in manifest:
+        manifest["archived"] = totals["archived"]
+
+
 def run_leg(
     client: PostHogClient, state: dict[str, Any] | None, leg: Callable[[], JobOutcome]
 ) -> tuple[JobOutcome, int]:

@@ -69,6 +69,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     DeletionRecord,
     JobOutcome,
     Progress,
+    add_run_totals,
     check_deletion_cap,
     delete_group,
     run_leg,
@@ -96,8 +97,6 @@ log = logging.getLogger(__name__)
 PENDING_IN_STATE = 2000
 #: While planning, waits up to this long (a minute's budget) are slept through.
 PLANNING_MAX_WAIT = 90.0
-#: The counts a manifest gives for this try and for the whole run.
-RUN_TOTAL_KEYS = ("deleted", "already_gone", "failed", "archived")
 #: The header fields a continued try takes into its plan.
 PLAN_KEYS = (
     "exceeds_max_deletions",
@@ -443,7 +442,7 @@ def run(
     archive.finish_purge_leg(gate, outcome)
     if outcome.state is None:
         outcome.manifest["requests"] = requests
-        _add_run_totals(outcome.manifest, settings)
+        add_run_totals(outcome.manifest, settings.record)
     else:
         outcome.state["reference"] = as_utc(settings.reference).isoformat()
     return outcome
@@ -472,31 +471,6 @@ def _settle_earlier(
             counts,
         )
     return counts
-
-
-def _add_run_totals(manifest: dict[str, Any], settings: PurgeSettings) -> None:
-    """Put this try's own counts and the run's totals (every try) in the manifest.
-
-    The top-level ``deleted``, ``already_gone`` and ``archived`` become the run's; ``failed``
-    is this try's (a later try takes the failed ids again); ``this_try`` keeps this try's.
-    """
-    if manifest.get("report_only"):
-        return
-    this_try = {key: int(manifest.get(key) or 0) for key in RUN_TOTAL_KEYS}
-    earlier = manifest.pop("earlier_tries", None) or {}
-    totals = {
-        key: this_try[key] + (0 if key == "failed" else int(earlier.get(key, 0)))
-        for key in RUN_TOTAL_KEYS
-    }
-    manifest["this_try"] = this_try
-    manifest["run_totals"] = totals
-    manifest["run_totals_from"] = (
-        str(settings.record.run_folder) if settings.record is not None else "this try only"
-    )
-    for key in ("deleted", "already_gone"):
-        manifest[key] = totals[key]
-    if "archived" in manifest:
-        manifest["archived"] = totals["archived"]
 
 
 def _continue(

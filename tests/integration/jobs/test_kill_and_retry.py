@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.jobs import purge
+from airflow_provider_posthog_recordings.jobs import erasure, purge
 from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
 from airflow_provider_posthog_recordings.jobs.purge_plan import FolderPlanStore
 from airflow_provider_posthog_recordings.testing import PostHogEmulator
@@ -227,5 +227,44 @@ def test_a_retry_that_finds_no_plan_where_the_first_try_wrote_one_says_so(
             r.getMessage() for r in caplog.records if "no plan is readable" in r.getMessage()
         ]
         assert str(tmp_path / "plans") in warning and "another host" in warning
+    finally:
+        server.stop()
+
+
+def test_an_erasure_killed_mid_group_then_retried_counts_the_run_once(tmp_path: Path) -> None:
+    server = PostHogEmulator(profile="cloud", synthetic_playlists=False).start()
+    try:
+        theirs = {server.add_recording(distinct_id="user-7")["id"] for _ in range(12)}
+        killer = Killer(server, 8, before_answer=True, delay=0.0)  # the 6th DELETE applied
+        record = tmp_path / "record"
+
+        def erasure_settings(started: str) -> Any:
+            return erasure.ErasureSettings(
+                distinct_ids=["user-7"],
+                record=DeletionRecord(
+                    folder=record, run_id=RUN_ID, cutoff=None, policy={}, started=started
+                ),
+            )
+
+        pid = os.fork()
+        if pid == 0:
+            try:
+                erasure.run(client_of(server), erasure_settings("20260321T000000000000Z"))
+            finally:
+                os._exit(0)
+        killer.pid = pid
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status)
+        by_try_1 = set(server.deleted_ids)
+        assert 0 < len(by_try_1) < len(theirs)
+        with client_of(server) as client:
+            outcome = erasure.run(client, erasure_settings("20260321T010000000000Z"))
+        manifest = outcome.manifest
+        assert server.deleted_ids == theirs and manifest["remaining"] == 0
+        assert manifest["deleted"] == manifest["run_totals"]["deleted"] == len(theirs)
+        assert manifest["this_try"]["deleted"] == len(theirs - by_try_1)
+        assert manifest["already_gone"] == 0
+        ids = [line["recording_id"] for line in read_deletion_record(record, RUN_ID)]
+        assert len(ids) == len(set(ids)) and set(ids) == theirs
     finally:
         server.stop()
