@@ -1,14 +1,14 @@
 """
 ### PostHog archive, then purge
 
-Every day, copies the recordings older than `older_than_days` days to `archive_path`
-(raw snapshots, metadata and a File playback file, each verified), then deletes from PostHog
-only the recordings whose copy was verified; the others are kept and counted, and the next
-run tries them again. **Report only by default.**
+Every day, copies the recordings older than `older_than_days` days to `archive_path` (raw
+snapshots, metadata and a File playback file, each verified), then deletes from PostHog only
+the recordings whose copy was verified; the others are kept and counted, and the next run
+tries them again. **Report only by default.**
 
-Connection `posthog_default` (set its snapshots budget extras to your plan's); the task runs
-in pool `posthog_api` and defers while the budget refills. Details: the README's *Archiving
-recordings before a purge*.
+Unpausing starts a scheduled run at once: report only, with the defaults. Create the pool
+first: `airflow pools set posthog_api 1 "PostHog API key" --include-deferred` (else tasks
+stay "scheduled", logs empty). Details: the README's *Archiving recordings before a purge*.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ with DAG(
             200,
             type="integer",
             minimum=0,
-            title="Recordings per run",
+            title="Deletions per run",
             description="At most this many archived and deleted a run, oldest first.",
         ),
         "deletion_record_path": Param(

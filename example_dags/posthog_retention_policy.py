@@ -1,13 +1,14 @@
 """
 ### PostHog retention policy
 
-Deletes the session recordings that started more than `older_than_days` days before the
-run, oldest first, at most `max_deletions_per_run` a run (the rest is the next runs'
-backlog), keeping pinned playlists and ongoing recordings. **Report only by default**: check
-the `report` task's log, then trigger with `{"report_only": false}`.
+Deletes the session recordings that started more than `older_than_days` days before the run,
+oldest first, at most `max_deletions_per_run` a run (the rest is the next runs' backlog),
+keeping pinned playlists and ongoing recordings. **Report only by default**: check the
+`report` task's log, then trigger with `{"report_only": false}`.
 
-Connection `posthog_default`; the purge runs in pool `posthog_api` and defers while the
-key's budget refills. Details (cutoff, budget, record): the README's *Example DAGs*.
+Unpausing starts a scheduled run at once: report only, with the defaults. Create the pool
+first: `airflow pools set posthog_api 1 "PostHog API key" --include-deferred` (else tasks
+stay "scheduled", logs empty). Details: the README's *Example DAGs*.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ with DAG(
         log.info(
             "Retention %s: recordings started before %s (%s days): %s %d of %d listed "
             "(backlog for later runs: %d); kept %s; protected playlists %s; %s API requests",
-            "DRY RUN" if report_only else "purge",
+            "REPORT ONLY" if report_only else "purge",
             summary["cutoff"],
             summary["older_than_days"],
             verb,

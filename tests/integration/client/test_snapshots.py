@@ -103,13 +103,13 @@ def test_deleted_is_410_the_same_day_then_404(emulator_factory: Any, client_for:
     server = _cloud(emulator_factory)
     rid = _web_recording(server)
     client = client_for(server)
-    client.snapshot_sources(rid)  # PostHog caches the existence until midnight
+    client.snapshots.snapshot_sources(rid)  # PostHog caches the existence until midnight
     client.delete_recordings([rid])
     with pytest.raises(PostHogGoneError) as caught:
-        client.snapshot_sources(rid)
+        client.snapshots.snapshot_sources(rid)
     assert caught.value.status == 410 and "recording_deleted" in str(caught.value)
     with pytest.raises(PostHogNotFoundError):
-        client.snapshot_sources("01900000-0000-7000-8000-000000000000")
+        client.snapshots.snapshot_sources("01900000-0000-7000-8000-000000000000")
 
 
 def test_the_plan_budget_is_kept_on_top_of_the_keys(
@@ -132,16 +132,16 @@ def test_the_plan_budget_is_kept_on_top_of_the_keys(
         snapshot_requests_per_hour=60,
     )
     for rid in ids[:5]:
-        knows.snapshot_sources(rid)
+        knows.snapshots.snapshot_sources(rid)
     for rid in ids[:5]:
-        knows.snapshot_sources(rid)
+        knows.snapshots.snapshot_sources(rid)
     for rid in ids[:4]:
-        knows.snapshot_sources(rid)  # 14 requests: the 13th waits for the minute
+        knows.snapshots.snapshot_sources(rid)  # 14 requests: the 13th waits for the minute
     assert server.throttles == {} and knows.throttled_count == 0
     assert now[0] >= 60.0
     blind = client_for(server, sleep=sleep, clock=lambda: now[0])
     for rid in ids * 2:
-        blind.snapshot_sources(rid)
+        blind.snapshots.snapshot_sources(rid)
     assert blind.throttled_count > 0 and server.throttles["snapshots_minute"] > 0
 
 
