@@ -94,7 +94,7 @@ def _run(
         settings.record.leg = leg
         try:
             # Before new work: what a killed leg or try left in flight (one look per group).
-            settings.record.recover(client.existing_recording_ids)
+            settings.record.recover(client.recordings.existing_recording_ids)
         except PostHogBudgetWait as wait:
             return JobOutcome({"paused": True}, wait.wait_seconds, dict(state or {"leg": leg - 1}))
     if not state or "manifest" not in state:

@@ -18,7 +18,7 @@ Everything about how the purge decides and acts is here (no Airflow import):
    the plan is made again from PostHog each run).
 4. **Delete** in groups of 500 with exact accounting (see :mod:`..recording_deletion`), each
    group written ahead to the durable record when one is given (its intent before the first
-   request, its outcome after: :class:`.deletion.DeletionRecord`). Every leg first settles
+   request, its outcome after: :class:`~.deletion.DeletionRecord`). Every leg first settles
    what a killed leg or try left in flight (one existence check per group); a retried try
    (``continue_run``) carries on the plan an earlier try wrote, with its cutoff, skipping
    what the record settled, and the manifest gives the run's totals over every try. Just
@@ -457,7 +457,7 @@ def _settle_earlier(
     record = settings.record
     if record is None:
         return None
-    recovered = record.recover(client.existing_recording_ids)
+    recovered = record.recover(client.recordings.existing_recording_ids)
     if recovered:
         log.warning("%d recordings an earlier leg or try deleted are now in the record", recovered)
     if "plan" in state:

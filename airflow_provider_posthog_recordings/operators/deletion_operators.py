@@ -179,7 +179,8 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
 
     The plan is kept by DAG, task, run and map index, never by try: a retried try (a worker
     that died fails its try) settles what the record shows in flight, then carries on the
-    first try's plan with its cutoff (:func:`..jobs.purge.run`, ``continue_run``).
+    first try's plan with its cutoff (``continue_run`` of
+    :func:`~airflow_provider_posthog_recordings.jobs.purge.run`).
 
     :return: A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,

@@ -20,11 +20,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from posthog_recordings_emulator import PostHogEmulator
+
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.jobs import erasure, purge
 from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
 from airflow_provider_posthog_recordings.jobs.purge_plan import FolderPlanStore
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 RECORDINGS = 30

@@ -181,6 +181,7 @@ def test_on_object_storage_a_group_costs_two_objects() -> None:
         ledger.add(result)
         record.write(result)
     assert store.puts == record.files_written == 2 * groups
+    assert store.bytes == record.bytes_written
     intents = [v for k, v in store.objects.items() if "/intent-" in k]
     parts = [v for k, v in store.objects.items() if "/part-" in k]
     assert len(intents) == len(parts) == groups
