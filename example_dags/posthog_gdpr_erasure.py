@@ -13,7 +13,7 @@ Create the pool first: `airflow pools set posthog_api 1 "PostHog API key"
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, AirflowFailException, Param, task
@@ -65,6 +65,10 @@ with DAG(
         max_deletions="{{ params.max_deletions }}",
         deferrable=True,
         pool="posthog_api",
+        # A killed worker fails the try: the next lists the person's recordings again and
+        # deletes what is left (README: "Crash recovery").
+        retries=2,
+        retry_delay=timedelta(minutes=5),
     )
 
     @task

@@ -168,6 +168,10 @@ if ApprovalOperator is not None:
             "max_deletions": "{{ params.max_deletions }}",
             "deferrable": True,
             "pool": "posthog_api",
+            # A killed worker fails the try; the next carries on the run (README: "Crash
+            # recovery"). Only the purge tasks retry: the approval asks once.
+            "retries": 2,
+            "retry_delay": timedelta(minutes=5),
         }
         plan = PostHogPurgeRecordingsOperator(
             task_id="plan_purge",

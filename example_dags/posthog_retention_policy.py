@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
@@ -34,6 +34,9 @@ with DAG(
     start_date=datetime(2025, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
+    # A worker that dies (heartbeat timeout) fails the try; the next try carries on the run
+    # (README: "Crash recovery"). Keep deletion_record_path on storage every worker reads.
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
     params={
         "older_than_days": Param(
             30,
@@ -66,7 +69,7 @@ with DAG(
             None,
             type=["null", "string"],
             title="Deletion record folder",
-            description="Local or s3://... folder for the record of deleted ids (empty: none).",
+            description="s3://... folder for the record of deleted ids (empty: none).",
         ),
     },
     tags=["posthog", "retention"],
