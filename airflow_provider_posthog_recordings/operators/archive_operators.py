@@ -25,6 +25,7 @@ from airflow_provider_posthog_recordings.operators.budgeted import (
     PostHogBudgetedOperator,
     object_storage_path,
 )
+from airflow_provider_posthog_recordings.operators.storage import check_task_state_paths
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,7 +41,12 @@ class PostHogArchiveRecordingsOperator(PostHogBudgetedOperator):
     :func:`~airflow_provider_posthog_recordings.jobs.archive.read_archive`.
 
     :param archive_path: the archive's folder: local, or object storage such as
-        ``s3://bucket/posthog`` through Airflow's ``ObjectStoragePath`` (templated).
+        ``s3://bucket/posthog`` through Airflow's ``ObjectStoragePath`` (templated). A local
+        folder is refused, before any request, when the executor may run later legs on other
+        hosts (anything but LocalExecutor, SequentialExecutor or DebugExecutor), unless
+        declared a shared mount.
+    :param shared_storage: (templated) declare a local ``archive_path`` a mount every worker
+        shares (or the PostHog connection's extra ``{"shared_storage": true}``).
     :param recording_ids: the recordings to archive (templated).
     :param query: or the recordings matching this query (give ``date_from``; templated).
     :param max_recordings: refuse a query that matches more (templated; None: no cap).
@@ -59,6 +65,7 @@ class PostHogArchiveRecordingsOperator(PostHogBudgetedOperator):
 
     template_fields: Sequence[str] = (
         "archive_path",
+        "shared_storage",
         "recording_ids",
         "query",
         "max_recordings",
@@ -78,10 +85,12 @@ class PostHogArchiveRecordingsOperator(PostHogBudgetedOperator):
         query: RecordingsQuery | Mapping[str, Any] | str | None = None,
         max_recordings: int | str | None = 1000,
         fail_on_error: bool | str = True,
+        shared_storage: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.archive_path = archive_path
+        self.shared_storage = shared_storage
         self.recording_ids = recording_ids
         self.query = query
         self.max_recordings = max_recordings
@@ -102,6 +111,7 @@ class PostHogArchiveRecordingsOperator(PostHogBudgetedOperator):
 
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
         """Run one leg: finish the archive, or defer until the budget allows more."""
+        check_task_state_paths(self, {"archive_path": self.archive_path}, self.shared_storage)
         outcome = archive.run(self._client(), self.settings(), state)
         if outcome.paused and outcome.state is not None:
             self.defer_for_budget(outcome.wait_seconds or 0.0, outcome.state)

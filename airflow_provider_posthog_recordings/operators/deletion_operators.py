@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.configuration import conf
-
 from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.jobs import erasure, purge
@@ -31,11 +29,7 @@ from airflow_provider_posthog_recordings.operators.budgeted import (
     PostHogBudgetedOperator,
     object_storage_path,
 )
-from airflow_provider_posthog_recordings.operators.storage import (
-    check_shared_storage,
-    executors_of_task,
-    is_local_path,
-)
+from airflow_provider_posthog_recordings.operators.storage import check_task_state_paths
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -104,17 +98,7 @@ class PostHogDeletionOperator(PostHogBudgetedOperator):
     def check_state_paths(self) -> None:
         """Refuse a local path when the executor can move legs and tries to other hosts
         (before any request; see :mod:`.storage`)."""
-        paths = self.state_paths()
-        if not any(path and is_local_path(str(path)) for path in paths.values()):
-            return
-        shared = as_bool(self.shared_storage, "shared_storage") or self._shared_by_connection()
-        configured = conf.get("core", "executor", fallback="SequentialExecutor")
-        executors = executors_of_task(configured, getattr(self, "executor", None))
-        check_shared_storage(paths, executors=executors, shared=shared)
-
-    def _shared_by_connection(self) -> bool:
-        extra = self.hook.get_connection(self.posthog_conn_id).extra_dejson
-        return as_bool(extra.get("shared_storage", False), "shared_storage (connection extra)")
+        check_task_state_paths(self, self.state_paths(), self.shared_storage)
 
 
 def task_key(context: Context, task_id: str) -> str:

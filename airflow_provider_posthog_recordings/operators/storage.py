@@ -9,8 +9,12 @@ operators check their paths here, before any request that changes anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
+from airflow.configuration import conf
+
+from airflow_provider_posthog_recordings.client.arguments import as_bool
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 
 #: Executors that run every task on the scheduler's own host.
@@ -82,3 +86,26 @@ def check_shared_storage(
         'PostHog connection\'s extra {"shared_storage": true}); without a path the plan '
         "stays in the task's XCom"
     )
+
+
+def check_task_state_paths(
+    task: Any, paths: Mapping[str, str | None], shared_storage: bool | str
+) -> None:
+    """Refuse a task's local state paths when its executor can move legs and tries to other
+    hosts, unless declared shared (the argument, or the PostHog connection's extra
+    ``{"shared_storage": true}``). Call it before any request that changes anything.
+
+    :param task: the operator (its ``executor``, ``hook`` and ``posthog_conn_id``).
+    :param paths: argument name -> path (None: not given).
+    :param shared_storage: the task's ``shared_storage`` argument, rendered.
+    :raises PostHogConfigError: see :func:`check_shared_storage`.
+    """
+    if not any(path and is_local_path(str(path)) for path in paths.values()):
+        return
+    shared = as_bool(shared_storage, "shared_storage")
+    if not shared:
+        extra = task.hook.get_connection(task.posthog_conn_id).extra_dejson
+        shared = as_bool(extra.get("shared_storage", False), "shared_storage (connection extra)")
+    configured = conf.get("core", "executor", fallback="SequentialExecutor")
+    executors = executors_of_task(configured, getattr(task, "executor", None))
+    check_shared_storage(paths, executors=executors, shared=shared)

@@ -16,6 +16,7 @@ from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.client.http import key_budget
 from airflow_provider_posthog_recordings.jobs.deletion import read_deletion_record
 from airflow_provider_posthog_recordings.operators import (
+    PostHogArchiveRecordingsOperator,
     PostHogDeleteRecordingsOperator,
     PostHogPurgeRecordingsOperator,
     budgeted,
@@ -77,6 +78,28 @@ def test_a_local_path_is_refused_before_any_request_where_tries_can_move(
         with pytest.raises(PostHogConfigError, match="cannot read it"):
             erase.execute(context(1))
         assert server.request_count == 0
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_archive_operator_refuses_a_local_folder_where_legs_can_move(
+    cloud_conn: Any, monkeypatch: Any, tmp_path: Path, shared: bool
+) -> None:
+    """An archive on one host's disk would be the only copy of what a purge then deletes."""
+    server = cloud_conn
+    ids = server.seed_recordings(3, days=5, seed=4, end=START)
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    op = PostHogArchiveRecordingsOperator(
+        task_id="archive",
+        archive_path=str(tmp_path / "archive"),
+        recording_ids=ids,
+        shared_storage=shared,
+    )
+    if not shared:
+        with pytest.raises(PostHogConfigError, match="another worker, which cannot read it"):
+            op.execute(context(1))
+        assert server.request_count == 0 and not list(tmp_path.iterdir())
+    else:
+        assert op.execute(context(1))["archived"] == 3
 
 
 @pytest.mark.parametrize("declared", ["argument", "connection", "local executor"])
