@@ -681,7 +681,7 @@ def test_approval_dag_runs_plan_approve_apply(
     assert subject == f"Delete {len(deleted)} PostHog recordings?" and len(deleted) > 10
     assert "Legal hold" in body and str(tmp_path) in body
     assert not hold & deleted
-    plan_files = list(tmp_path.glob("*/candidates.jsonl"))
+    plan_files = list(tmp_path.glob("**/candidates.jsonl"))  # <dag>/<task>/<run>/
     assert len(plan_files) == 1
     planned = {json.loads(line)["recording_id"] for line in plan_files[0].read_text().splitlines()}
     assert planned == deleted
