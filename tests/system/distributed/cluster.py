@@ -50,7 +50,7 @@ def postgres_bin() -> Path:
     """The newest installed Postgres' ``bin`` folder."""
     found = sorted(POSTGRES_LIBS.glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
     if not found:
-        raise RuntimeError("Postgres is not installed: make distributed (apt-get install postgresql)")
+        raise RuntimeError("Postgres is not installed: make distributed (apt: postgresql)")
     return found[-1].parent
 
 
@@ -180,7 +180,8 @@ class RedisServer:
 
         def ready() -> bool:
             if not self.process or not self.process.alive():
-                raise RuntimeError(f"redis exited:\n{self.process.output() if self.process else ''}")
+                output = self.process.output() if self.process else ""
+                raise RuntimeError(f"redis exited:\n{output}")
             try:
                 return bool(redis.Redis(port=self.port, socket_timeout=2).ping())
             except redis.RedisError:
