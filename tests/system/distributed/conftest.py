@@ -32,6 +32,7 @@ HERE = Path(__file__).parent
 DAG_IDS = {
     "distributed_purge",
     "distributed_purge_retried",
+    "distributed_purge_local",
     "distributed_one_key",
     "distributed_sensor_wait",
 }

@@ -10,9 +10,11 @@ deployment, one at a time (each leaves both workers running); each prints its fi
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,15 @@ def _figures(name: str, **figures: Any) -> None:
 # ---------------------------------------------------------------- the deployment itself
 
 
+@pytest.fixture(scope="module")
+def sensor_run(cluster: CeleryDeployment) -> dict[str, Any]:
+    """The sensor's run, started first: it waits deferred while the other scenarios run."""
+    marker = f"distributed-sensor-{time.time_ns()}"
+    run_id = cluster.trigger("distributed_sensor_wait", {"distinct_id": marker})
+    return {"marker": marker, "run_id": run_id}
+
+
+@pytest.mark.usefixtures("sensor_run")
 def test_the_workers_are_separate_hosts(cluster: CeleryDeployment) -> None:
     """Two Celery workers, each with its own hostname and a /tmp nobody else sees."""
     names = cluster.worker_names()
@@ -78,40 +89,6 @@ def cluster_tmp_device(pid: int | None) -> str:
     mountinfo = Path(f"/proc/{pid or 'self'}/mountinfo").read_text().splitlines()
     tmp = [line.split() for line in mountinfo if line.split()[4] == "/tmp"]
     return " ".join(tmp[-1][:3]) if tmp else "/"
-
-
-# ---------------------------------------------------------------- (e) the sensor
-
-
-def test_the_sensor_succeeds_across_a_triggerer_kill(
-    cluster: CeleryDeployment, tier_emulator: EmulatorProcess
-) -> None:
-    """The sensor is deferred; the triggerer is SIGKILLed and a new one started; only then
-    does the awaited recording appear, so only the new triggerer can have seen it, and the
-    resumed sensor completes on a worker."""
-    marker = f"distributed-sensor-{time.time_ns()}"
-    started = time.monotonic()
-    run_id = cluster.trigger("distributed_sensor_wait", {"distinct_id": marker})
-    cluster.wait_for_task("distributed_sensor_wait", run_id, "wait", {"deferred"}, timeout=120)
-    deferred = time.monotonic()
-    old = cluster.processes["triggerer"]
-    cluster.restart("triggerer", kill=True)
-    assert not old.alive()
-    [recording] = tier_emulator.add(
-        {"distinct_id": marker, "start_time": datetime.now(timezone.utc).isoformat()}
-    )
-    added = time.monotonic()
-    state = cluster.wait_for_run("distributed_sensor_wait", run_id, timeout=120)
-    assert state == "success", _describe(cluster, "distributed_sensor_wait", run_id)
-    assert cluster.xcom("distributed_sensor_wait", run_id, "wait") == [recording["id"]]
-    ti = cluster.task_instances("distributed_sensor_wait", run_id)["wait"]
-    assert ti["hostname"] in {"worker-a", "worker-b"}
-    _figures(
-        "sensor across a triggerer kill",
-        deferred_after_s=round(deferred - started, 1),
-        found_after_recording_s=round(time.monotonic() - added, 1),
-        resumed_on=ti["hostname"],
-    )
 
 
 # ---------------------------------------------------------------- populations
@@ -179,11 +156,11 @@ def test_a_local_record_path_is_refused_on_celery_before_any_deletion(
     population = _plant(tier_emulator, "distributed-local-path", old=8, young=2)
     local = f"/tmp/posthog-deletions-{secrets.token_hex(3)}"
     run_id = cluster.trigger(
-        "distributed_purge",
+        "distributed_purge_local",
         {"population": "distributed-local-path", "deletion_record_path": local},
     )
-    state = cluster.wait_for_run("distributed_purge", run_id, timeout=240)
-    log = cluster.task_log("distributed_purge", run_id, "purge")
+    state = cluster.wait_for_run("distributed_purge_local", run_id, timeout=240)
+    log = cluster.task_log("distributed_purge_local", run_id, "purge")
     deleted = _deleted_of(tier_emulator, population)
     deletes = [r for r in tier_emulator.requests() if r["method"] == "DELETE"]
     _figures(
@@ -192,7 +169,7 @@ def test_a_local_record_path_is_refused_on_celery_before_any_deletion(
         deleted=len(deleted),
         says_another_worker="another worker" in log,
     )
-    assert state == "failed", _describe(cluster, "distributed_purge", run_id)
+    assert state == "failed", _describe(cluster, "distributed_purge_local", run_id)
     assert not deleted, f"deleted {len(deleted)} recordings before refusing the local path"
     assert not deletes
     assert "another worker" in log, log[-3000:]
@@ -369,7 +346,7 @@ def test_two_tasks_on_one_key_in_a_one_slot_pool(
     in a new process: at most one 429 each. Whether the pool kept them apart (one task
     running or deferred at a time) is measured and printed, not assumed: on Airflow 3.3 the
     slot is released when a deferral ends."""
-    purged = _plant(tier_emulator, "one-key-purged", old=14, young=2)
+    purged = _plant(tier_emulator, "one-key-purged", old=POPULATION, young=2)
     now = datetime.now(timezone.utc)
     archived = tier_emulator.add(
         *(
@@ -384,7 +361,12 @@ def test_two_tasks_on_one_key_in_a_one_slot_pool(
     archive_path = cluster.root / "shared" / "archive"
     dag_id = "distributed_one_key"
     key = "phx_distributed_one_key"
-    run_id = cluster.trigger(dag_id, {"archive_path": str(archive_path)})
+    run_id = f"manual__distributed_one_key_{secrets.token_hex(3)}"
+    conf = json.dumps({"archive_path": str(archive_path)})
+    # Triggered in the background: the CLI takes seconds, and the timeline starts now.
+    trigger = ThreadPoolExecutor(max_workers=1)
+    triggered = trigger.submit(cluster.airflow, "dags", "trigger", dag_id, "-r", run_id, "-c", conf)
+    trigger.shutdown(wait=False)
     timeline: list[tuple[float, str, str]] = []
     last: dict[str, str | None] = {"purge": None, "archive": None}
     started = time.monotonic()
@@ -399,6 +381,7 @@ def test_two_tasks_on_one_key_in_a_one_slot_pool(
         return all(state in ("success", "failed") for state in states.values()) and len(states) == 2
 
     wait_until(finished, 360, f"{dag_id} {run_id}", interval=0.1)
+    triggered.result()
     states = cluster.task_states(dag_id, run_id)
     assert states == {"purge": "success", "archive": "success"}, _describe(cluster, dag_id, run_id)
 
@@ -461,3 +444,36 @@ def _pool_figures(timeline: list[tuple[float, str, str]]) -> tuple[int, int]:
         if new in busy and state.get(other) in busy:
             overlaps += 1
     return overlaps, taken
+
+
+# ---------------------------------------------------------------- (e) the sensor
+
+
+def test_the_sensor_succeeds_across_a_triggerer_kill(
+    cluster: CeleryDeployment, tier_emulator: EmulatorProcess, sensor_run: dict[str, Any]
+) -> None:
+    """The sensor (started with the first test, deferred since) waits in the triggerer; the
+    triggerer is SIGKILLed and a new one started; only then does the awaited recording
+    appear, so only the new triggerer can have seen it, and the resumed sensor completes on a
+    worker. (Last: the other scenarios' budget triggers run in that triggerer too.)"""
+    marker, run_id = sensor_run["marker"], sensor_run["run_id"]
+    cluster.wait_for_task("distributed_sensor_wait", run_id, "wait", {"deferred"}, timeout=120)
+    killed = time.monotonic()
+    old = cluster.processes["triggerer"]
+    cluster.restart("triggerer", kill=True)
+    assert not old.alive()
+    [recording] = tier_emulator.add(
+        {"distinct_id": marker, "start_time": datetime.now(timezone.utc).isoformat()}
+    )
+    added = time.monotonic()
+    state = cluster.wait_for_run("distributed_sensor_wait", run_id, timeout=120)
+    assert state == "success", _describe(cluster, "distributed_sensor_wait", run_id)
+    assert cluster.xcom("distributed_sensor_wait", run_id, "wait") == [recording["id"]]
+    ti = cluster.task_instances("distributed_sensor_wait", run_id)["wait"]
+    assert ti["hostname"] in {"worker-a", "worker-b"}
+    _figures(
+        "sensor across a triggerer kill",
+        found_after_recording_s=round(time.monotonic() - added, 1),
+        from_kill_to_success_s=round(time.monotonic() - killed, 1),
+        resumed_on=ti["hostname"],
+    )

@@ -4,7 +4,8 @@ As the system tier's purge (it defers for any budget wait over a second, and loo
 recordings of one distinct id), with every deleted id in its manifest. ``distributed_purge``
 has no retries; ``distributed_purge_retried`` has two, a second apart, for a worker that dies
 mid-leg (its task is failed after the scheduler's heartbeat timeout, then retried on any
-worker).
+worker). Both are given a folder every worker sees, declared shared (``SHARED``);
+``distributed_purge_local`` declares nothing, for a path on one worker's disk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_posthog_recordings.operators import PostHogPurgeRecordingsOperator
 
-for dag_id, retries in (("distributed_purge", 0), ("distributed_purge_retried", 2)):
+#: How a DAG declares that its local paths are a mount every worker shares (issue 25, item 1:
+#: an explicit argument of the operator). Empty until the operator has that argument.
+SHARED: dict[str, object] = {}
+
+for dag_id, retries, declared in (
+    ("distributed_purge", 0, SHARED),
+    ("distributed_purge_retried", 2, SHARED),
+    ("distributed_purge_local", 0, {}),
+):
     with DAG(
         dag_id=dag_id,
         schedule=None,
@@ -42,5 +51,6 @@ for dag_id, retries in (("distributed_purge", 0), ("distributed_purge_retried", 
             manifest_ids=1000,
             retries=retries,
             retry_delay=timedelta(seconds=1),
+            **declared,
         )
     globals()[dag_id] = dag
