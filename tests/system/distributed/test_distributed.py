@@ -179,23 +179,26 @@ def test_a_local_record_path_is_refused_on_celery_before_any_deletion(
 # ---------------------------------------------------------------- (b) alternating workers
 
 
+@pytest.mark.parametrize("storage", ["shared-folder", "xcom"])
 def test_legs_on_alternating_workers_with_shared_storage_count_exactly(
-    cluster: CeleryDeployment, tier_emulator: EmulatorProcess
+    cluster: CeleryDeployment, tier_emulator: EmulatorProcess, storage: str
 ) -> None:
-    """The record in a folder both workers see (outside /tmp); only one worker runs at a
+    """The plan and record in a folder both workers see (outside /tmp), or no path (the
+    plan in the task's XCom, the manifest's ids the only record); only one worker runs at a
     time, and the other takes over at each deferral, so consecutive legs run on different
     hosts. Every planned recording is deleted once and counted once: the emulator's
     deletions, the manifest's and the record's are the same ids; no young one is touched."""
-    name = "distributed-alternating"
+    name = f"distributed-alternating-{storage}"
     population = _plant(tier_emulator, name, old=POPULATION, young=3)
     old = {rid for rid, age in population.items() if age == "old"}
-    record = cluster.root / "shared" / "deletions"
+    record = cluster.root / "shared" / "deletions" if storage == "shared-folder" else None
     cluster.stop_worker("worker-b")
     started = time.monotonic()
     hosts: list[str] = []
     try:
+        path = None if record is None else str(record)
         run_id = cluster.trigger(
-            "distributed_purge", {"population": name, "deletion_record_path": str(record)}
+            "distributed_purge", {"population": name, "deletion_record_path": path}
         )
         running = "worker-a"
         while True:
@@ -221,9 +224,12 @@ def test_legs_on_alternating_workers_with_shared_storage_count_exactly(
     assert ti["state"] == "success", _describe(cluster, "distributed_purge", run_id)
     manifest = cluster.xcom("distributed_purge", run_id, "purge")
     deleted = _deleted_of(tier_emulator, population)
-    recorded = _recorded_deletions(record, run_id)
+    if record is None:
+        recorded = list(manifest["deleted_ids"])
+    else:
+        recorded = _recorded_deletions(record, run_id)
     _figures(
-        "alternating workers, shared record",
+        f"alternating workers, {storage}",
         legs=len(hosts),
         hosts="/".join(hosts),
         planned=manifest["planned"],
