@@ -32,13 +32,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from posthog_recordings_emulator import PostHogEmulator
+
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.resources.snapshots import (
     MAX_BLOCKS_PER_REQUEST,
     SNAPSHOT_PLAN_LIMITS,
 )
 from airflow_provider_posthog_recordings.jobs import archive
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from benchmarks.long_run import LatencySession, SimulatedClock, bound_seconds
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)

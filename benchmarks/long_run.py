@@ -67,12 +67,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from posthog_recordings_emulator import PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 from airflow_provider_posthog_recordings.jobs.purge_plan import FolderPlanStore
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 PAGE_SIZE = 500
 BULK_CAP = 100

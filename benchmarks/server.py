@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
+from posthog_recordings_emulator import PostHogEmulator
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,20 @@
 """
 ### PostHog archive, then purge
 
-Every day, copies the recordings older than `older_than_days` days to `archive_path`
-(raw snapshots, metadata and a File playback file, each verified), then deletes from PostHog
-only the recordings whose copy was verified; the others are kept and counted, and the next
-run tries them again. **Report only by default.**
+Every day, copies the recordings older than `older_than_days` days to `archive_path` (raw
+snapshots, metadata and a File playback file, each verified), then deletes from PostHog only
+the recordings whose copy was verified; the others are kept and counted, and the next run
+tries them again. **Report only by default.**
 
-Connection `posthog_default` (set its snapshots budget extras to your plan's); the task runs
-in pool `posthog_api` and defers while the budget refills. Details: the README's *Archiving
-recordings before a purge*.
+Unpausing starts a scheduled run at once: report only, with the defaults. Create the pool
+first: `airflow pools set posthog_api 1 "PostHog API key" --include-deferred` (else tasks
+stay "scheduled", logs empty). Details: the README's *Archiving recordings before a purge*.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
@@ -31,6 +31,9 @@ with DAG(
     start_date=datetime(2025, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
+    # A worker that dies (heartbeat timeout) fails the try; the next try carries on the run
+    # (README: "Crash recovery"). Keep deletion_record_path on storage every worker reads.
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
     params={
         "older_than_days": Param(
             30,
@@ -40,11 +43,10 @@ with DAG(
             description="Archive, then delete, recordings older than this many days.",
         ),
         "archive_path": Param(
-            "/tmp/posthog-archive",
-            type="string",
-            minLength=1,
+            None,
+            type=["null", "string"],
             title="Archive folder",
-            description="Local folder or s3://bucket/prefix where the archives go.",
+            description="s3://bucket/prefix or a shared mount for archives (empty: report only).",
         ),
         "report_only": Param(
             True,
@@ -56,14 +58,14 @@ with DAG(
             200,
             type="integer",
             minimum=0,
-            title="Recordings per run",
+            title="Deletions per run",
             description="At most this many archived and deleted a run, oldest first.",
         ),
         "deletion_record_path": Param(
             None,
             type=["null", "string"],
             title="Deletion record folder",
-            description="Local or s3://... folder for the record of deleted ids (empty: none).",
+            description="s3://... folder for the record of deleted ids (empty: none).",
         ),
     },
     tags=["posthog", "retention", "archive"],
@@ -72,8 +74,9 @@ with DAG(
         task_id="archive_then_purge",
         posthog_conn_id="posthog_default",
         older_than_days="{{ params.older_than_days }}",
-        archive_path="{{ params.archive_path }}",
-        report_only="{{ params.report_only }}",
+        archive_path="{{ params.archive_path or '' }}",
+        # Never a purge without its archive: no archive_path, report only.
+        report_only="{{ params.report_only or not params.archive_path }}",
         max_deletions=100_000,
         max_deletions_per_run="{{ params.max_deletions_per_run }}",
         deletion_record_path="{{ params.deletion_record_path or '' }}",

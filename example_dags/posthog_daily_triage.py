@@ -1,12 +1,13 @@
 """
 ### PostHog daily triage
 
-Waits (deferrable) for new, unviewed sessions with console errors, then lists, shares and
-marks them viewed, and logs their links. Window: the run's data interval (a manual run: the
-24 hours before it was triggered). No new session within 12 hours: the run is skipped.
+Waits for new, unviewed sessions with console errors, then lists and logs them. **Share
+publicly** and **Mark viewed** are off by default: a scheduled run (unpausing starts one)
+only lists. Window: a scheduled run, its data interval; a manual run (Trigger button, CLI,
+REST API), the 24 hours before it was triggered. None within 12 hours: skipped.
 
-Connection `posthog_default`; tasks that use the key run in pool `posthog_api`.
-Details: the README's *Example DAGs*.
+Create the pool first: `airflow pools set posthog_api 1 "PostHog API key"
+--include-deferred` (else tasks stay "scheduled", logs empty). Details: README.
 """
 
 from __future__ import annotations
@@ -30,11 +31,20 @@ except ImportError:  # Airflow 2
 
 log = logging.getLogger(__name__)
 
-#: Start of the window: the data interval's start; a manual run on Airflow 3 has no data
-#: interval, so the 24 hours before it was triggered (its run_after, fixed for the run).
+#: Start of the window. A scheduled run: its data interval's start. A manual run: 24 hours
+#: before its logical date (the UI's: the click), else before its run_after (the CLI's runs
+#: on Airflow 3: when triggered, fixed for the run); never the data interval Airflow 3 infers
+#: for a manual run with a logical date: the last completed one, which the scheduled run
+#: just covered.
 WINDOW_START = (
-    "{{ data_interval_start if data_interval_start is defined and data_interval_start "
-    "else dag_run.run_after - macros.timedelta(days=1) }}"
+    "{{ ((logical_date if logical_date is defined and logical_date else dag_run.run_after) "
+    "- macros.timedelta(days=1)) if dag_run.run_type == 'manual' else data_interval_start }}"
+)
+
+#: The listed ids as comma-separated text when the run's param ``name`` is on, else nothing.
+CHOSEN_IDS = (
+    "{{{{ (ti.xcom_pull(task_ids='list_error_sessions') or []) | join(',') "
+    "if params.{name} else '' }}}}"
 )
 
 #: New, unviewed recordings whose console logged an error, since the window started.
@@ -65,6 +75,18 @@ with DAG(
             title="Sessions at most",
             description="Sessions triaged in one run at most.",
         ),
+        "share_publicly": Param(
+            False,
+            type="boolean",
+            title="Share publicly",
+            description="Turn on a public link for each session: anyone with it can watch.",
+        ),
+        "mark_viewed": Param(
+            False,
+            type="boolean",
+            title="Mark viewed",
+            description="Mark each session viewed (later searches for unviewed skip it).",
+        ),
     },
     tags=["posthog", "triage"],
 ) as dag:
@@ -89,28 +111,33 @@ with DAG(
         pool=POSTHOG_POOL,
     )
 
+    # Both act only when the run's param says so (off by default): nothing irreversible
+    # happens on a run nobody started on purpose.
     shared = PostHogShareRecordingsOperator(
         task_id="share_error_sessions",
         posthog_conn_id="posthog_default",
-        recording_ids=listed.output,
+        recording_ids=CHOSEN_IDS.format(name="share_publicly"),
         pool=POSTHOG_POOL,
     )
 
     viewed = PostHogMarkRecordingsViewedOperator(
         task_id="mark_viewed",
         posthog_conn_id="posthog_default",
-        recording_ids=listed.output,
+        recording_ids=CHOSEN_IDS.format(name="mark_viewed"),
         pool=POSTHOG_POOL,
     )
 
     @task
-    def report(links: dict[str, str | None]) -> int:
-        """Log one line per shared session (the URL bare, so log views link it)."""
-        for recording_id, url in links.items():
-            log.info("Session %s with console errors: %s", recording_id, url)
-        log.info("%d sessions with console errors to triage", len(links))
-        return len(links)
+    def report(ids: list[str], links: dict[str, str | None]) -> int:
+        """Log one line per session (a shared one's URL bare, so log views link it)."""
+        for recording_id in ids:
+            url = links.get(recording_id)
+            if url:
+                log.info("Session %s with console errors, shared at %s", recording_id, url)
+            else:
+                log.info("Session %s with console errors (not shared)", recording_id)
+        log.info("%d sessions with console errors to triage", len(ids))
+        return len(ids)
 
-    wait >> listed
-    shared >> viewed
-    report(shared.output)
+    wait >> listed >> shared >> viewed
+    report(listed.output, shared.output)

@@ -1,22 +1,22 @@
 """
 ### PostHog GDPR erasure
 
-Deletes every session recording of one person (`distinct_id`), then lists again to prove
-none is left. Trigger it with the id, e.g.
-`airflow dags trigger posthog_gdpr_erasure -c '{"distinct_id": "user-42"}'`; without one
-the run erases nothing (skipped). Recordings only: erase the person's events in PostHog.
+Deletes every session recording of one person, then lists again to prove none is left.
+Trigger it and fill in **Distinct ID** in the form (empty: the run erases nothing). A
+distinct id with no recordings fails the run, so that a mistyped id is never a quiet
+success. Recordings only: erase the person's events in PostHog itself.
 
-Connection `posthog_default`; the task runs in pool `posthog_api` and defers while the
-key's budget refills. Details: the README's *Example DAGs*.
+Create the pool first: `airflow pools set posthog_api 1 "PostHog API key"
+--include-deferred` (else the task stays "scheduled", its log empty). Details: README.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow.providers.common.compat.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, AirflowFailException, Param, task
 
 from airflow_provider_posthog_recordings.operators import (
     PostHogDeleteRecordingsOperator,
@@ -42,7 +42,7 @@ with DAG(
             1000,
             type="integer",
             minimum=0,
-            title="Deletions at most",
+            title="Safety cap",
             description="Fail before deleting anything when the person has more recordings.",
         ),
     },
@@ -65,11 +65,25 @@ with DAG(
         max_deletions="{{ params.max_deletions }}",
         deferrable=True,
         pool="posthog_api",
+        # A killed worker fails the try: the next lists the person's recordings again and
+        # deletes what is left (README: "Crash recovery").
+        retries=2,
+        retry_delay=timedelta(minutes=5),
     )
 
     @task
-    def report(manifest: dict[str, Any]) -> dict[str, Any]:
-        """Log the erasure's counts (the evidence to keep); return them without ids."""
+    def report(manifest: dict[str, Any], distinct_id: str) -> dict[str, Any]:
+        """Log the erasure's counts (the evidence to keep); return them without ids.
+
+        Fails (without retries) when the person had no recording at all: a mistyped id
+        looks exactly like that, and must not pass as a done erasure.
+        """
+        if not manifest.get("requested"):
+            raise AirflowFailException(
+                f"No recording of distinct id {distinct_id!r} in PostHog: nothing was erased. "
+                "Check the id (PostHog: Persons, the person, Distinct IDs) and trigger again; "
+                "if this person really has no recording, there is nothing to erase."
+            )
         counts = {
             key: manifest.get(key, 0)
             for key in ("requested", "deleted", "already_gone", "failed", "remaining")
@@ -82,4 +96,4 @@ with DAG(
         return counts
 
     check_request("{{ params.distinct_id or '' }}") >> erase
-    report(erase.output)
+    report(erase.output, "{{ params.distinct_id or '' }}")

@@ -5,8 +5,10 @@ Keeps two saved-search playlists current: **Sessions with console errors** and *
 sessions** (over 5 minutes), each over the last `lookback_days` days. A playlist is found by
 its name (created the first time) and changed only when its search changed.
 
-Connection `posthog_default`; both tasks run in pool `posthog_api`. The task's *Details*
-tab has a "PostHog playlist" link. Details: the README's *Example DAGs*.
+Unpausing starts a scheduled run at once: it creates both playlists. The task's *Details*
+tab has a "PostHog playlist" link. Create the pool first: `airflow pools set posthog_api 1
+"PostHog API key" --include-deferred` (else tasks stay "scheduled", logs empty). Details:
+README.
 """
 
 from __future__ import annotations

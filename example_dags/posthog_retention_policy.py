@@ -1,20 +1,21 @@
 """
 ### PostHog retention policy
 
-Deletes the session recordings that started more than `older_than_days` days before the
-run, oldest first, at most `max_deletions_per_run` a run (the rest is the next runs'
-backlog), keeping pinned playlists and ongoing recordings. **Report only by default**: check
-the `report` task's log, then trigger with `{"report_only": false}`.
+Deletes the session recordings that started more than `older_than_days` days before the run,
+oldest first, at most `max_deletions_per_run` a run (the rest is the next runs' backlog),
+keeping pinned playlists and ongoing recordings. **Report only by default**: check the
+`report` task's log, then trigger with `{"report_only": false}`.
 
-Connection `posthog_default`; the purge runs in pool `posthog_api` and defers while the
-key's budget refills. Details (cutoff, budget, record): the README's *Example DAGs*.
+Unpausing starts a scheduled run at once: report only, with the defaults. Create the pool
+first: `airflow pools set posthog_api 1 "PostHog API key" --include-deferred` (else tasks
+stay "scheduled", logs empty). Details: the README's *Example DAGs*.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
@@ -33,6 +34,9 @@ with DAG(
     start_date=datetime(2025, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
+    # A worker that dies (heartbeat timeout) fails the try; the next try carries on the run
+    # (README: "Crash recovery"). Keep deletion_record_path on storage every worker reads.
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
     params={
         "older_than_days": Param(
             30,
@@ -65,7 +69,7 @@ with DAG(
             None,
             type=["null", "string"],
             title="Deletion record folder",
-            description="Local or s3://... folder for the record of deleted ids (empty: none).",
+            description="s3://... folder for the record of deleted ids (empty: none).",
         ),
     },
     tags=["posthog", "retention"],
@@ -108,7 +112,7 @@ with DAG(
         log.info(
             "Retention %s: recordings started before %s (%s days): %s %d of %d listed "
             "(backlog for later runs: %d); kept %s; protected playlists %s; %s API requests",
-            "DRY RUN" if report_only else "purge",
+            "REPORT ONLY" if report_only else "purge",
             summary["cutoff"],
             summary["older_than_days"],
             verb,

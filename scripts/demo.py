@@ -281,7 +281,7 @@ def start_emulator(children: Children) -> Emulator:
     args = [
         sys.executable,
         "-m",
-        "airflow_provider_posthog_recordings.testing",
+        "posthog_recordings_emulator",
         "--profile",
         PROFILE,
         "--port",

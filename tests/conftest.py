@@ -6,13 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator import PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.helpers import connection_json
 
 EmulatorFactory = Callable[..., PostHogEmulator]
-ClientFactory = Callable[..., PostHogClient]
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from posthog_recordings_emulator import PostHogEmulator
+
 from airflow_provider_posthog_recordings.jobs import archive
 from airflow_provider_posthog_recordings.jobs.playback import load_problems
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 
 def connection_json(emulator: PostHogEmulator, **extra: Any) -> str:

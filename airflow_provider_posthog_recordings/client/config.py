@@ -67,10 +67,16 @@ def connection_host(host: str | None, schema: str | None = None, port: int | Non
     A host with a scheme (the JSON and UI forms: ``https://eu.posthog.com``) is kept. A host
     without one (the URI form ``posthog://:KEY@eu.posthog.com?project_id=1`` cannot carry one)
     gets the connection's ``schema`` (``http`` or ``https``), else ``https``, as in Airflow's
-    HTTP provider. ``port`` is added when the host has none. The result still has to pass
-    :func:`normalize_host`.
+    HTTP provider. ``port`` is added when the host has none (and it is not the scheme's
+    default: 443 for https, 80 for http); a host with a port of its own must agree with it.
+    The result still has to pass :func:`normalize_host`.
 
-    :raises PostHogConfigError: a ``schema`` other than http or https for a host without a scheme.
+    The form shows the port for one reason: Airflow 3.3.2's Test button sends ``port: 0`` for a
+    connection stored without one, and the api-server answers *Bad Request* before any hook
+    runs (apache/airflow#73298); a stored port (443) avoids it.
+
+    :raises PostHogConfigError: a ``schema`` other than http or https for a host without a
+        scheme; a port that differs from the host's own.
     """
     text = (host or "").strip()
     if not text:
@@ -86,10 +92,16 @@ def connection_host(host: str | None, schema: str | None = None, port: int | Non
     if port:
         parts = urlsplit(text)
         try:
-            has_port = parts.port is not None
+            explicit = parts.port
         except ValueError:  # normalize_host reports it
-            has_port = True
-        if not has_port and parts.netloc:
+            return text
+        if explicit is not None and explicit != port:
+            raise PostHogConfigError(
+                f"the connection's port {port} differs from the port of host {text!r}: "
+                "give the same port, or leave one of them empty"
+            )
+        default = 443 if parts.scheme == "https" else 80
+        if explicit is None and port != default and parts.netloc:
             text = urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
     return text
 

@@ -2,8 +2,13 @@
 
 The client is composed of its resources (:mod:`.resources`: recordings, deletion with exact
 accounting, sharing, playlists, bulk endpoints), all on one :class:`~.http.transport.Transport`
-(the HTTP session and the one retry loop, with the key's budget). Its public methods hand each
-call to the resource that owns it, so callers need only the client.
+(the HTTP session and the one retry loop, with the key's budget). The resources are public
+attributes: ``client.recordings``, ``client.deletion``, ``client.sharing``, ``client.playlists``,
+``client.snapshots`` and ``client.bulk``. The client's own methods are the stable public names
+(listing, one recording, marking viewed, deleting, sharing, playlists), each handing the call
+to the resource that owns it, and the few the jobs call (``iter_recording_pages``,
+``requests_to_delete``, ``read_collection``, ``playlists_holding``, ``recording_metadata``,
+``download_snapshots``); anything else is reached through a resource.
 
 Errors are :class:`~airflow_provider_posthog_recordings.client.errors.PostHogError` subclasses
 whose messages say what to check and never contain the key.
@@ -49,7 +54,6 @@ from airflow_provider_posthog_recordings.client.resources.sharing import Recordi
 from airflow_provider_posthog_recordings.client.resources.snapshots import (
     RecordingSnapshots,
     SnapshotDownload,
-    SnapshotSource,
 )
 
 
@@ -178,10 +182,14 @@ class PostHogClient:
 
     def key_history(self) -> dict[str, Any]:
         """What a resumed task's new client needs of this one: the key's recent requests
-        and the bulk actions the server refused (JSON-able, small)."""
+        and of the plan's endpoint budgets (list, snapshots) the connection names, and the
+        bulk actions the server refused (JSON-able, small)."""
         return {
             "at": self._state_clock(),
             "ages": self.transport.budget.recent_ages(),
+            "endpoint_ages": {
+                name: budget.recent_ages() for name, budget in self._endpoint_budgets().items()
+            },
             "bulk_refused": self.bulk.refused_names(),
             "bulk_accepted": self.bulk.accepted_names(),
         }
@@ -195,8 +203,16 @@ class PostHogClient:
             return
         elapsed = max(0.0, self._state_clock() - float(carried.get("at", 0.0)))
         self.transport.budget.replay([age + elapsed for age in carried.get("ages", [])])
+        endpoint_ages = carried.get("endpoint_ages") or {}
+        for name, budget in self._endpoint_budgets().items():
+            budget.replay([age + elapsed for age in endpoint_ages.get(name, [])])
         self.bulk.remember_refused(list(carried.get("bulk_refused", [])))
         self.bulk.remember_accepted(list(carried.get("bulk_accepted", [])))
+
+    def _endpoint_budgets(self) -> dict[str, KeyBudget]:
+        """The plan's endpoint budgets the connection names (list, snapshots), by name."""
+        named = {"list": self.transport.list_budget, "snapshots": self.transport.snapshot_budget}
+        return {name: budget for name, budget in named.items() if budget is not None}
 
     @contextmanager
     def sleeping_through_waits(self, up_to: float | None = None) -> Iterator[None]:
@@ -303,23 +319,11 @@ class PostHogClient:
         """Return one recording. Raises PostHogNotFoundError when it does not exist."""
         return self.recordings.get_recording(recording_id)
 
-    def existing_recording_ids(self, recording_ids: Iterable[str]) -> set[str]:
-        """Which of these recordings exist now (one list request per 500 ids, any age)."""
-        return self.recordings.existing_recording_ids(recording_ids)
-
-    def existing_recordings(self, recording_ids: Iterable[str]) -> dict[str, Recording]:
-        """The recordings among these ids that exist now, with their current fields."""
-        return self.recordings.existing_recordings(recording_ids)
-
     def mark_viewed(self, recording_ids: Iterable[str]) -> int:
         """Mark recordings viewed by the key's owner; return how many were marked."""
         return self.recordings.mark_viewed(recording_ids)
 
     # ---------------------------------------------------------------- deletion
-
-    def delete_recording(self, recording_id: str) -> DeleteResult:
-        """Delete one recording permanently (one that does not exist counts as already gone)."""
-        return self.deletion.delete_recording(recording_id)
 
     def requests_to_delete(self, count: int) -> int:
         """About how many requests deleting ``count`` more recordings takes (for estimates)."""
@@ -344,10 +348,6 @@ class PostHogClient:
         """Revoke public sharing (the old link stops working)."""
         return self.sharing.disable_sharing(recording_id)
 
-    def refresh_sharing(self, recording_id: str) -> SharingConfiguration:
-        """Issue a new access token (rotating the public link). Not retried when ambiguous."""
-        return self.sharing.refresh_sharing(recording_id)
-
     # ---------------------------------------------------------------- playlists
 
     def iter_playlists(
@@ -370,10 +370,6 @@ class PostHogClient:
         """Change a playlist's fields (name, description, pinned, filters, deleted)."""
         return self.playlists.update_playlist(short_id, **fields)
 
-    def delete_playlist(self, short_id: str) -> None:
-        """Soft-delete a playlist (PostHog refuses hard deletes)."""
-        return self.playlists.delete_playlist(short_id)
-
     def iter_playlist_recordings(
         self, short_id: str, *, report: PagingReport | None = None
     ) -> Iterator[Recording]:
@@ -388,10 +384,6 @@ class PostHogClient:
         """The live playlists that hold this recording (one request)."""
         return self.playlists.playlists_holding(recording_id)
 
-    def can_change_playlist_items(self) -> bool:
-        """Whether this key may add and remove a collection's items, learnt without a change."""
-        return self.playlists.can_change_playlist_items()
-
     def add_to_playlist(self, short_id: str, recording_ids: Iterable[str]) -> int:
         """Add recordings to a collection (adding twice is harmless); return the count sent."""
         return self.playlists.add_to_playlist(short_id, recording_ids)
@@ -405,18 +397,6 @@ class PostHogClient:
     def recording_metadata(self, recording_id: str) -> dict[str, Any]:
         """The recording's own answer as PostHog sends it (person, start and end, expiry)."""
         return self.snapshots.recording_metadata(recording_id)
-
-    def snapshot_sources(self, recording_id: str) -> list[SnapshotSource]:
-        """The sources of a recording's snapshots (one request)."""
-        return self.snapshots.snapshot_sources(recording_id)
-
-    def snapshot_block_lines(self, recording_id: str, start: int, end: int) -> list[str]:
-        """The JSON lines of blocks ``start..end`` (inclusive, at most 21), as served."""
-        return self.snapshots.snapshot_block_lines(recording_id, start, end)
-
-    def snapshot_lts_lines(self, recording_id: str, blob_key: str) -> list[str]:
-        """The JSON lines of a recording's long-term-storage file."""
-        return self.snapshots.snapshot_lts_lines(recording_id, blob_key)
 
     def download_snapshots(self, recording_id: str) -> SnapshotDownload:
         """Every line of a recording's snapshots, each listed block accounted for."""

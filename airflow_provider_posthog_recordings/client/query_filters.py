@@ -1,7 +1,8 @@
 """The filter lists of a recordings query, checked against PostHog's own schema (pure).
 
 PostHog validates the list query as its ``RecordingsQuery`` (``frontend/src/queries/
-schema.json``; the copy the tests check against is in ``testing/posthog_schema/``). These
+schema.json``; the copy the tests check against is in the emulator's
+``posthog_recordings_emulator/posthog_schema/``). These
 checks refuse, before any request and with a message saying what to do instead, what that
 schema refuses or what PostHog would read as something else. Filters without their ``type``
 get the one their list implies (``recording`` in ``having_predicates``, ``events``,

@@ -152,12 +152,19 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
     ),
 )
 
-#: Standard fields the form does not show (every extra has its own field).
-HIDDEN_FIELDS: tuple[str, ...] = ("schema", "port", "login", "extra")
-RELABELING: dict[str, str] = {"host": "PostHog host", "password": "Personal API key"}
+#: Standard fields the form does not show (every extra has its own field). The port is
+#: shown: Airflow 3.3.2's Test button answers "Bad Request" for a connection stored without
+#: one (it sends port 0; apache/airflow#73298), and a stored port (443) avoids that.
+HIDDEN_FIELDS: tuple[str, ...] = ("schema", "login", "extra")
+RELABELING: dict[str, str] = {
+    "host": "PostHog host",
+    "password": "Personal API key",
+    "port": "Port (443 for https; the Test button needs it)",
+}
 PLACEHOLDERS: dict[str, str] = {
     "host": f"{DEFAULT_HOST} (self-hosted without TLS: http://host:port, and allow plain http)",
     "password": "phx_...",
+    "port": "443",
     **{field.name: field.placeholder for field in EXTRA_FIELDS if field.placeholder},
 }
 

@@ -24,6 +24,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.client.arguments import as_bool, as_int, as_positive_number
 from airflow_provider_posthog_recordings.client.config import connection_host, validate_project_id
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError, PostHogError
 from airflow_provider_posthog_recordings.hooks.connection_form import (
@@ -31,7 +32,6 @@ from airflow_provider_posthog_recordings.hooks.connection_form import (
     ExtraField,
     hook_ui_field_behaviour,
 )
-from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int, as_positive_number
 
 
 def _extra_value(extra: Mapping[str, Any], name: str) -> Any:

@@ -23,6 +23,7 @@ purge's side: it archives a group of candidates and lets only the verified ones 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -41,6 +42,7 @@ from airflow_provider_posthog_recordings.client.errors import (
 )
 from airflow_provider_posthog_recordings.client.models import DeleteResult
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery
+from airflow_provider_posthog_recordings.client.resources.snapshots import SnapshotDownload
 from airflow_provider_posthog_recordings.jobs.deletion import (
     DEFAULT_MANIFEST_IDS,
     JobOutcome,
@@ -53,6 +55,7 @@ from airflow_provider_posthog_recordings.jobs.playback import (
     load_problems,
     parse_line,
 )
+from airflow_provider_posthog_recordings.jobs.progress import ARCHIVE_JOB
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ RAW_FILE = "snapshots.jsonl"
 METADATA_FILE = "metadata.json"
 PLAYBACK_FILE = "playback.json"
 MANIFEST_FILE = "manifest.json"
+#: What a download cut by the budget fetched so far (deleted once the archive is made).
+PARTIAL_FILE = "partial.json"
 #: The fields of the recording's own answer kept in ``metadata.json``.
 METADATA_FIELDS = (
     "id",
@@ -231,10 +236,133 @@ def _guarded(
         return ArchiveResult(recording_id, FAILED, location, reason=str(exc)[:500])
 
 
-def _make_archive(client: PostHogClient, folder: Any, recording_id: str) -> ArchiveResult:
+class DownloadPaused(PostHogBudgetWait):
+    """The budget stopped a recording's download part way: what was fetched is in the
+    archive's storage (:data:`PARTIAL_FILE`), and ``partial`` (small: positions and a
+    checksum, no bytes) lets a later leg carry on from it.
+
+    :ivar partial: ``{"recording_id", "next_block", "lines", "requests", "sha256"}``.
+    """
+
+    def __init__(self, wait_seconds: float, partial: dict[str, Any]) -> None:
+        super().__init__(wait_seconds)
+        self.partial = partial
+
+
+def _current(recording: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: recording.get(name) for name in CURRENT_FIELDS}
+
+
+def _save_partial(
+    folder: Any, download: SnapshotDownload, recording: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write what a cut download fetched to the archive's storage, with the recording's
+    fields that must not change before it is carried on; the state that finds it."""
+    saved = {"download": download.to_json(), "current": _current(recording)}
+    data = json.dumps(saved, separators=(",", ":")).encode("utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder / PARTIAL_FILE, data)
+    return {
+        "recording_id": download.recording_id,
+        "next_block": download.next_block,
+        "lines": len(download.lines),
+        "requests": download.requests,
+        "sha256": _sha256(data),
+    }
+
+
+def _load_partial(
+    folder: Any,
+    recording_id: str,
+    partial: Mapping[str, Any] | None,
+    recording: Mapping[str, Any],
+) -> SnapshotDownload | None:
+    """The download a paused leg saved, when it is there, is the one ``partial`` names, and
+    the recording has not changed since (else None: it is downloaded again whole)."""
+    if not partial or partial.get("recording_id") != recording_id:
+        return None
+    try:
+        data = _read(folder / PARTIAL_FILE)
+        if _sha256(data) != partial.get("sha256"):
+            raise ValueError("it changed since it was written")
+        saved = json.loads(data)
+        download = SnapshotDownload.from_json(saved["download"])
+        if download.recording_id != recording_id:
+            raise ValueError("it is another recording's")
+        if saved["current"] != _current(recording):
+            raise ValueError("the recording changed since (still being recorded?)")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning(
+            "Recording %s: the part downloaded before the pause cannot be read back at %s "
+            "(%s): downloading it again from the start",
+            recording_id,
+            folder / PARTIAL_FILE,
+            exc,
+        )
+        return None
+    log.info(
+        "Recording %s: carrying on its download from block %d (%d lines kept)",
+        recording_id,
+        download.next_block,
+        len(download.lines),
+    )
+    return download
+
+
+def _drop_partial(folder: Any) -> None:
+    # Never written, or already gone: nothing depends on it.
+    with contextlib.suppress(OSError, ValueError):
+        (folder / PARTIAL_FILE).unlink()
+
+
+def _download(
+    client: PostHogClient,
+    folder: Any,
+    recording: Mapping[str, Any],
+    partial: Mapping[str, Any] | None,
+) -> SnapshotDownload:
+    """The recording's whole download, carried on from ``partial`` when it names one.
+
+    :param recording: the recording's own answer, just read.
+
+    :raises DownloadPaused: the budget stopped it after the sources were listed.
+    :raises PostHogBudgetWait: as well, when what was fetched could not be saved.
+    """
+    recording_id = str(recording["id"])
+    download = _load_partial(folder, recording_id, partial, recording)
+    carried = download is not None
+    if download is None:
+        download = client.snapshots.start_download(recording_id)
+    try:
+        client.snapshots.continue_download(download)
+    except PostHogBudgetWait as wait:
+        try:
+            saved = _save_partial(folder, download, recording)
+        except (OSError, ValueError) as exc:
+            log.warning(
+                "Recording %s: what was downloaded before the pause could not be saved (%s): "
+                "the next leg downloads it again",
+                recording_id,
+                exc,
+            )
+            raise wait from None
+        raise DownloadPaused(wait.wait_seconds, saved) from None
+    except BaseException:
+        if carried:
+            _drop_partial(folder)  # the recording fails: nothing will carry on from it
+        raise
+    return download
+
+
+def _make_archive(
+    client: PostHogClient,
+    folder: Any,
+    recording_id: str,
+    partial: Mapping[str, Any] | None = None,
+) -> ArchiveResult:
     """Fetch, build, write, verify, then write the manifest entry last (raises on failure)."""
     recording = client.recording_metadata(recording_id)
-    download = client.download_snapshots(recording_id)
+    download = _download(client, folder, recording, partial)
     lines = download.lines
     metadata = {
         "recording_id": recording_id,
@@ -260,11 +388,17 @@ def _make_archive(client: PostHogClient, folder: Any, recording_id: str) -> Arch
         "files": described,
     }
     _write(folder / MANIFEST_FILE, json.dumps(entry, indent=1).encode("utf-8"))
+    _drop_partial(folder)
     return ArchiveResult(recording_id, ARCHIVED, str(folder), entry=entry)
 
 
 def archive_recording(
-    client: PostHogClient, root: RecordPath, recording_id: str, *, recheck: bool = False
+    client: PostHogClient,
+    root: RecordPath,
+    recording_id: str,
+    *,
+    recheck: bool = False,
+    partial: Mapping[str, Any] | None = None,
 ) -> ArchiveResult:
     """Archive one recording, unless a verified archive of it exists.
 
@@ -273,10 +407,15 @@ def archive_recording(
     :param recording_id: the recording.
     :param recheck: before trusting an existing archive, check (one GET) that the recording has
         not changed since (the purge does, as it deletes next); else no request is sent.
+    :param partial: what an earlier leg's :class:`DownloadPaused` said (its download is
+        carried on, not made again; ignored when it names another recording).
 
     :return: What happened: ``archived``, ``already_archived``, ``failed`` or ``gone``.
 
-    :raises PostHogBudgetWait: the budget would make the client wait too long (nothing written).
+    :raises DownloadPaused: the budget stopped the download part way (what was fetched is kept
+        in the archive's storage, no archive written).
+    :raises PostHogBudgetWait: the budget would make the client wait too long before the
+        download started (nothing written).
     """
     folder = recording_folder(root, recording_id)
     location = str(folder)
@@ -290,7 +429,9 @@ def archive_recording(
     found = _guarded(recording_id, location, existing)
     if found is not None:
         return found
-    made = _guarded(recording_id, location, lambda: _make_archive(client, folder, recording_id))
+    made = _guarded(
+        recording_id, location, lambda: _make_archive(client, folder, recording_id, partial)
+    )
     assert made is not None
     return made
 
@@ -342,11 +483,22 @@ class ArchiveLedger:
     gone_ids: list[str] = field(default_factory=list)
     # Archived by this run and not yet deleted (the purge): not counted again when met.
     carried: list[str] = field(default_factory=list)
+    # The download a budget wait cut (:class:`DownloadPaused`), carried on by the next leg.
+    partial: dict[str, Any] | None = None
+    # Snapshots requests and recordings downloaded whole by this run (for estimates).
+    snapshot_requests: int = 0
+    downloads: int = 0
 
     def add(self, result: ArchiveResult) -> None:
-        """Count one recording's result."""
+        """Count one recording's result (a recording this run archived already, met again by
+        a later leg, is not counted again, even when its archive had to be made again)."""
         rid = result.recording_id
-        if result.status == ALREADY_ARCHIVED and rid in self.carried:
+        if self.partial is not None and self.partial.get("recording_id") == rid:
+            self.partial = None
+        if result.status == ARCHIVED and result.entry:
+            self.snapshot_requests += int(result.entry.get("snapshot_requests") or 0)
+            self.downloads += 1
+        if result.verified and rid in self.carried:
             self.carried.remove(rid)
             return
         if result.status in (ARCHIVED, ALREADY_ARCHIVED):
@@ -380,6 +532,9 @@ class ArchiveLedger:
             "failed_ids": dict(self.failed_ids),
             "gone_ids": list(self.gone_ids),
             "carried": list(self.carried),
+            "partial": self.partial,
+            "snapshot_requests": self.snapshot_requests,
+            "downloads": self.downloads,
         }
 
     @classmethod
@@ -388,6 +543,30 @@ class ArchiveLedger:
         if not state:
             return cls(manifest_ids=manifest_ids)
         return cls(**dict(state))
+
+    def paused(self, wait: PostHogBudgetWait, recording_id: str) -> None:
+        """Remember the download of ``recording_id`` a budget wait cut; a wait before its
+        download went on (e.g. at its own answer) keeps the part fetched before."""
+        if isinstance(wait, DownloadPaused):
+            self.partial = wait.partial
+        else:
+            self.partial = self.partial_for(recording_id)
+
+    def partial_for(self, recording_id: str) -> dict[str, Any] | None:
+        """The cut download of ``recording_id`` to carry on, if any."""
+        partial = self.partial
+        return partial if partial and partial.get("recording_id") == recording_id else None
+
+    def log_done(self, root: RecordPath) -> None:
+        """The line that says what the run archived, and where."""
+        log.info(
+            "Archived %d recordings to %s (%d already there, %d failed and kept, %d gone)",
+            self.archived,
+            root,
+            self.already_archived,
+            self.failed,
+            self.gone,
+        )
 
     def summary(self, root: RecordPath) -> dict[str, Any]:
         """The manifest part of the archive (``archive_path`` + ``/<id>`` is each one)."""
@@ -450,8 +629,15 @@ class ArchiveGate:
             if rid in self.ledger.failed_ids:
                 continue  # failed earlier in this run: kept, counted once
             try:
-                result = archive_recording(client, self.root, rid, recheck=True)
+                result = archive_recording(
+                    client,
+                    self.root,
+                    rid,
+                    recheck=True,
+                    partial=self.ledger.partial_for(rid),
+                )
             except PostHogBudgetWait as wait:
+                self.ledger.paused(wait, rid)
                 return GateResult(verified, list(ids[position:]), wait.wait_seconds, self)
             self.ledger.add(result)
             if result.verified:
@@ -490,20 +676,23 @@ def archive_first(
     return passed
 
 
-def finish_purge_leg(gate: ArchiveGate | None, outcome: JobOutcome) -> None:
-    """Carry the archive counts in a paused purge's state, or put them in its manifest."""
+def finish_purge_leg(gate: ArchiveGate | None, outcome: JobOutcome) -> JobOutcome:
+    """Carry the archive counts in a paused purge's state, or put them in its manifest
+    (``outcome``, changed in place, is returned)."""
     if gate is None:
-        return
+        return outcome
     if outcome.state is not None:
         outcome.state["archive"] = gate.ledger.to_state()
     elif not outcome.paused:
         outcome.manifest.update(gate.ledger.summary(gate.root))
+        gate.ledger.log_done(gate.root)
         if gate.ledger.failed:
             log.warning(
                 "%d recordings were not archived and were kept: %s",
                 gate.ledger.failed,
                 gate.ledger.failed_ids,
             )
+    return outcome
 
 
 # ---------------------------------------------------------------- the archive job
@@ -561,11 +750,13 @@ def run(
     ledger = ArchiveLedger.from_state(state.get("ledger"), settings.manifest_ids)
 
     def pause(wait: float, pending: list[str] | None) -> JobOutcome:
-        paused: dict[str, Any] = {"leg": leg, "ledger": ledger.to_state()}
-        if pending is not None:
-            paused["pending"] = pending
+        paused: dict[str, Any] = {"job": ARCHIVE_JOB, "leg": leg, "ledger": ledger.to_state()}
         log.info("Archiving pauses for %.0f s (the key's budget), leg %d", wait, leg)
-        return JobOutcome({"paused": True}, wait, paused)
+        if pending is None:
+            return JobOutcome({"paused": True}, wait, paused)
+        paused["pending"] = pending
+        done = ledger.archived + ledger.already_archived + ledger.failed + ledger.gone
+        return JobOutcome({"paused": True}, wait, paused, settled=done, planned=done + len(pending))
 
     def one_leg() -> JobOutcome:
         pending: list[str] | None = state.get("pending")
@@ -576,10 +767,14 @@ def run(
                 return pause(wait.wait_seconds, None)
         for position, rid in enumerate(pending):
             try:
-                result = archive_recording(client, settings.path, rid)
+                result = archive_recording(
+                    client, settings.path, rid, partial=ledger.partial_for(rid)
+                )
             except PostHogBudgetWait as wait:
+                ledger.paused(wait, rid)
                 return pause(wait.wait_seconds, pending[position:])
             ledger.add(result)
+        ledger.log_done(settings.path)
         return JobOutcome({**ledger.summary(settings.path), "legs": leg})
 
     outcome, requests = run_leg(client, state, one_leg)

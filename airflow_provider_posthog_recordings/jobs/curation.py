@@ -289,8 +289,9 @@ def run(client: PostHogClient, settings: CurationSettings) -> dict[str, Any]:
     """Bring the playlist in step with the query; return a small summary.
 
     :return: ``{"short_id", "url", "playlist_type", "created", "requests", ...}``; for a saved
-        search
-        ``updated`` and ``matching`` (PostHog's count, when it gives one); for a collection
+        search ``updated`` and ``matching`` (PostHog's count, when it gives one and it is exact;
+        ``matching_at_least`` when PostHog capped it, see :func:`matching_count`); for a
+        collection
         ``added``, ``removed`` and ``total``.
 
     :raises PostHogConfigError: bad settings, a name taken by a playlist of the other type or by
@@ -341,7 +342,7 @@ def _curate_saved_search(
         "playlist_type": "filters",
         "created": created,
         "updated": bool(changes),
-        "matching": counts.get("count") if isinstance(counts, dict) else None,
+        **matching_count(counts if isinstance(counts, dict) else {}),
     }
     log.info(
         "Saved-search playlist %r (%s) %s",
@@ -352,10 +353,37 @@ def _curate_saved_search(
     return summary
 
 
+def matching_count(counts: dict[str, Any]) -> dict[str, Any]:
+    """PostHog's count of a saved search, never an undercount.
+
+    PostHog counts one page of the search's matches (50) and says ``has_more`` when there
+    are more: the count is then only a lower bound.
+
+    :param counts: the playlist's ``recordings_counts.saved_filters`` (may be empty).
+    :return: ``{"matching": N}`` when exact; ``{"matching": None, "matching_at_least": N}``
+        when PostHog capped it; ``{"matching": None}`` when PostHog has not counted yet.
+    """
+    count = counts.get("count")
+    if not isinstance(count, int):
+        return {"matching": None}
+    if counts.get("has_more"):
+        return {"matching": None, "matching_at_least": count}
+    return {"matching": count}
+
+
+def describe_matching(summary: dict[str, Any]) -> str:
+    """``67 recordings match``, ``at least 50 recordings match`` or ``not counted yet``."""
+    if summary.get("matching_at_least") is not None:
+        return f"at least {summary['matching_at_least']} recordings match"
+    if summary.get("matching") is not None:
+        return f"{summary['matching']} recordings match"
+    return "PostHog has not counted the matches yet"
+
+
 def _curate_collection(
     client: PostHogClient, settings: CurationSettings, query: RecordingsQuery
 ) -> dict[str, Any]:
-    if not client.can_change_playlist_items():
+    if not client.playlists.can_change_playlist_items():
         raise PostHogConfigError(
             "this PostHog server does not let a personal API key add or remove a collection's "
             "recordings (PostHog Cloud refuses it: 'This action does not support personal API "

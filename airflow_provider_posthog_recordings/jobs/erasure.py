@@ -28,6 +28,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     DeletionRecord,
     JobOutcome,
     Progress,
+    add_run_totals,
     check_deletion_cap,
     delete_group,
     run_leg,
@@ -91,7 +92,13 @@ def _run(
     leg = int((state or {}).get("leg", 0)) + 1
     if settings.record is not None:
         settings.record.leg = leg
+        try:
+            # Before new work: what a killed leg or try left in flight (one look per group).
+            settings.record.recover(client.recordings.existing_recording_ids)
+        except PostHogBudgetWait as wait:
+            return JobOutcome({"paused": True}, wait.wait_seconds, dict(state or {"leg": leg - 1}))
     if not state or "manifest" not in state:
+        earlier = settings.record.totals() if settings.record is not None else None
         ids = list(dict.fromkeys(settings.recording_ids))
         if not ids and not people:
             raise PostHogConfigError("nothing to delete: recording_ids and distinct_ids are empty")
@@ -103,8 +110,14 @@ def _run(
         except PostHogBudgetWait as wait:
             # Nothing deleted yet: the next leg lists again.
             return JobOutcome({"paused": True}, wait.wait_seconds, {"leg": leg})
+        if earlier is not None and earlier.done:
+            # A retried try: what earlier tries settled is not asked again (nor counted twice).
+            ids = [rid for rid in ids if rid not in earlier.done]
+            log.info("Earlier tries of this run settled %d recordings", len(earlier.done))
         check_deletion_cap(len(ids), settings.max_deletions, "the erasure")
         manifest: dict[str, Any] = {"report_only": settings.report_only, "requested": len(ids)}
+        if earlier is not None:
+            manifest["earlier_tries"] = earlier.counts()
         if settings.report_only:
             log.info("Report-only run: would delete %d recordings", len(ids))
             manifest["would_delete_ids"] = ids[: settings.manifest_ids]
@@ -137,6 +150,7 @@ def _run(
             )
     manifest.update(ledger.summary())
     manifest["legs"] = leg
+    add_run_totals(manifest, settings.record)
     if people:
         with client.sleeping_through_waits():
             left = person_recording_ids(client, people)

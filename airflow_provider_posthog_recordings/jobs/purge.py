@@ -17,10 +17,14 @@ Everything about how the purge decides and acts is here (no Airflow import):
    the ``backlog`` that later runs take (the cutoff is fixed by the run's data interval and
    the plan is made again from PostHog each run).
 4. **Delete** in groups of 500 with exact accounting (see :mod:`..recording_deletion`), each
-   group written to the durable record when one is given. Just before, each id is checked
-   again (:class:`Recheck`): the protection read in this leg, the planned start time against
-   the cutoff, and the current fields the existence check reads anyway (ongoing, start time);
-   what changed since the plan is counted (``changed_since_plan``).
+   group written ahead to the durable record when one is given (its intent before the first
+   request, its outcome after: :class:`~.deletion.DeletionRecord`). Every leg first settles
+   what a killed leg or try left in flight (one existence check per group); a retried try
+   (``continue_run``) carries on the plan an earlier try wrote, with its cutoff, skipping
+   what the record settled, and the manifest gives the run's totals over every try. Just
+   before, each id is checked again (:class:`Recheck`): the protection read in this leg, the
+   planned start time against the cutoff, and the current fields the existence check reads
+   anyway (ongoing, start time); what changed since the plan is counted (``changed_since_plan``).
 5. **Pause.** When the key's budget would make the client wait longer than it may (a
    deferrable task), :func:`run` returns a small JSON-able state instead of waiting; called
    again with it, it carries on where it stopped, without deleting or reporting anything
@@ -65,6 +69,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
     DeletionRecord,
     JobOutcome,
     Progress,
+    add_run_totals,
     check_deletion_cap,
     delete_group,
     run_leg,
@@ -72,6 +77,7 @@ from airflow_provider_posthog_recordings.jobs.deletion import (
 from airflow_provider_posthog_recordings.jobs.purge_plan import (
     PLAN_VERSION,
     Candidate,
+    PlanMissingError,
     PlanStore,
     describe_candidate,
     new_plan_id,
@@ -91,6 +97,23 @@ log = logging.getLogger(__name__)
 PENDING_IN_STATE = 2000
 #: While planning, waits up to this long (a minute's budget) are slept through.
 PLANNING_MAX_WAIT = 90.0
+#: The header fields a continued try takes into its plan.
+PLAN_KEYS = (
+    "exceeds_max_deletions",
+    "report_only",
+    "cutoff",
+    "older_than_days",
+    "listed",
+    "kept",
+    "kept_total",
+    "protected_playlists",
+    "candidates",
+    "planned",
+    "oldest_candidate",
+    "newest_candidate",
+    "plan_location",
+    "plan_id",
+)
 
 
 # ---------------------------------------------------------------- settings
@@ -123,6 +146,10 @@ class PurgeSettings:
         listing again (None, or a plan too large for the store: they list again).
     :ivar apply_plan: a plan written before (by a report-only run) to apply: only its ids are
         deleted, each checked again against the policy (None: make a plan now).
+    :ivar continue_run: this is a later try of the run (a retry): when ``plan_store`` holds
+        the plan an earlier try wrote, carry it on (its cutoff, its ids not yet settled in
+        the record) instead of making a new one.
+    :ivar group_size: ids per deletion group (one intent and one settle write each).
     """
 
     older_than_days: int | str
@@ -141,6 +168,8 @@ class PurgeSettings:
     archive_gate: archive.ArchiveGate | None = None
     plan_store: PlanStore | None = None
     apply_plan: PlanStore | None = None
+    continue_run: bool = False
+    group_size: int = GROUP_SIZE
 
     def policy_description(self) -> dict[str, Any]:
         """The policy in a few JSON-able fields (for the durable record)."""
@@ -390,11 +419,15 @@ def run(
 
     def one_leg() -> JobOutcome:
         try:
+            earlier = _settle_earlier(client, settings, state)
             if "plan" in state:
                 return _resume(client, settings, cutoff, state, leg)
             if settings.apply_plan is not None:
-                return _apply(client, settings, cutoff, leg)
-            return _plan_and_delete(client, settings, cutoff, leg)
+                return _apply(client, settings, cutoff, leg, earlier)
+            carried_on = _continue(client, settings, leg, earlier)
+            if carried_on is not None:
+                return carried_on
+            return _plan_and_delete(client, settings, cutoff, leg, earlier)
         except PostHogBudgetWait as wait:
             # Before anything was deleted in this leg: start the leg again after the wait.
             log.info(
@@ -405,13 +438,93 @@ def run(
             again = {**state, "leg": leg} if "plan" in state else {"leg": leg}
             return JobOutcome({"paused": True}, wait.wait_seconds, again)
 
-    outcome, requests = run_leg(client, state, one_leg)
-    archive.finish_purge_leg(gate, outcome)
+    # The archive's counts go into the state before the progress line reads them.
+    outcome, requests = run_leg(client, state, lambda: archive.finish_purge_leg(gate, one_leg()))
     if outcome.state is None:
         outcome.manifest["requests"] = requests
+        add_run_totals(outcome.manifest, settings.record)
     else:
         outcome.state["reference"] = as_utc(settings.reference).isoformat()
     return outcome
+
+
+def _settle_earlier(
+    client: PostHogClient, settings: PurgeSettings, state: Mapping[str, Any]
+) -> dict[str, int] | None:
+    """Before new work: settle what earlier legs and tries left unsettled in the record (one
+    existence check per group), and, in a try's first leg, read what the earlier tries
+    settled (None without a record, or in a later leg: the plan carries it)."""
+    record = settings.record
+    if record is None:
+        return None
+    recovered = record.recover(client.recordings.existing_recording_ids)
+    if recovered:
+        log.warning("%d recordings an earlier leg or try deleted are now in the record", recovered)
+    if "plan" in state:
+        return None
+    totals = record.totals()
+    counts = totals.counts()
+    if totals.outcomes:
+        log.info(
+            "Earlier tries of this run settled %d recordings (%s): they are not taken again",
+            len(totals.outcomes),
+            counts,
+        )
+    return counts
+
+
+def _continue(
+    client: PostHogClient,
+    settings: PurgeSettings,
+    leg: int,
+    earlier: dict[str, int] | None,
+) -> JobOutcome | None:
+    """A retried try carrying on the plan an earlier try of the run wrote (None when there
+    is none to carry on: the try plans afresh)."""
+    store = settings.plan_store
+    if not settings.continue_run or store is None or settings.report_only:
+        return None
+    try:
+        header = store.read_header()
+    except (PostHogConfigError, FileNotFoundError, ValueError):  # ValueError: cut short
+        if any((earlier or {}).values()) and not store.location.startswith("xcom:"):
+            log.warning(
+                "Earlier tries of this run deleted recordings (%s), but no plan is readable at "
+                "%s, where the first try writes it: was it written on another host's disk? "
+                "Planning afresh (same cutoff; what was deleted is not listed again). Keep "
+                "plan_path on storage every worker reads (s3://..., or a shared mount)",
+                earlier,
+                store.location,
+            )
+        else:
+            log.info("No plan of an earlier try at %s: planning afresh", store.location)
+        return None
+    if header.get("report_only"):
+        return None
+    cutoff = as_utc(datetime.fromisoformat(header["cutoff"]))
+    settings.reference = as_utc(datetime.fromisoformat(header["reference"]))
+    if settings.record is not None:
+        settings.record.cutoff = cutoff.isoformat()
+    plan = {key: value for key, value in header.items() if key in PLAN_KEYS}
+    plan.update(continued=True, earlier_tries=earlier, plan_location=store.location)
+    log.info(
+        "Carrying on the plan an earlier try wrote at %s (cutoff %s, %d planned)",
+        store.location,
+        plan["cutoff"],
+        plan["planned"],
+    )
+    recheck = _recheck_for_leg(client, settings, cutoff, plan)
+    plan["protected_playlists"] = recheck.protection.names
+    ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
+    cursor = PlanCursor(store.read_candidates(0))
+    source = _not_done(settings, itertools.islice(cursor, int(plan["planned"])))
+    return _delete(client, settings, cutoff, plan, ledger, source, leg, recheck, cursor)
+
+
+def _not_done(settings: PurgeSettings, candidates: Iterable[Candidate]) -> Iterator[Candidate]:
+    """The candidates the run's record has not settled for good (a continued run)."""
+    done = settings.record.totals(before_this_try=False).done if settings.record else set()
+    return (candidate for candidate in candidates if candidate[0] not in done)
 
 
 def carried_reference(state: Mapping[str, Any] | None, reference: datetime) -> datetime:
@@ -438,6 +551,7 @@ def _plan_and_delete(
     settings: PurgeSettings,
     cutoff: datetime,
     leg: int,
+    earlier: dict[str, int] | None = None,
 ) -> JobOutcome:
     log.info(
         "Retention purge: recordings that started before %s (%d days before %s)%s",
@@ -451,6 +565,7 @@ def _plan_and_delete(
         lister = _Lister(client, settings, cutoff)
         plan = _make_plan(lister, settings, spill)
         _write_plan(settings, plan, spill)
+        plan["earlier_tries"] = earlier
         planned = plan["planned"]
         if settings.report_only:
             return JobOutcome(_report_only_manifest(plan, spill, settings, leg))
@@ -572,7 +687,11 @@ def _report_only_manifest(
 
 
 def _apply(
-    client: PostHogClient, settings: PurgeSettings, cutoff: datetime, leg: int
+    client: PostHogClient,
+    settings: PurgeSettings,
+    cutoff: datetime,
+    leg: int,
+    earlier: dict[str, int] | None = None,
 ) -> JobOutcome:
     """The first leg of a run that applies a reviewed plan: only its ids, each checked again.
 
@@ -603,6 +722,7 @@ def _apply(
         plan_location=store.location,
         applied_plan=store.location,
         plan_policy=header.get("policy"),
+        earlier_tries=earlier,
     )
     log.info(
         "Applying the plan at %s (made %s): %d candidates, %d this run, cutoff %s",
@@ -616,7 +736,7 @@ def _apply(
     plan["protected_playlists"] = recheck.protection.names
     ledger = DeletionLedger(manifest_ids=settings.manifest_ids)
     cursor = PlanCursor(store.read_candidates(0))
-    source = itertools.islice(cursor, planned)
+    source = _not_done(settings, itertools.islice(cursor, planned))
     return _delete(client, settings, cutoff, plan, ledger, source, leg, recheck, cursor)
 
 
@@ -765,8 +885,14 @@ def _resume(
         return _resume_by_listing(client, settings, cutoff, state, leg, ledger, pending)
     store = _plan_store_of(settings, plan)
     recheck = _recheck_for_leg(client, settings, cutoff, plan)
-    cursor = PlanCursor(store.read_candidates(int(state["position"])), int(state["position"]))
-    source = itertools.islice(itertools.chain(pending, cursor), remaining)
+    position = int(state["position"])
+    cursor = PlanCursor(store.read_candidates(position), position)
+    if plan.get("continued") or any((plan.get("earlier_tries") or {}).values()):
+        # Earlier tries settled ids anywhere in the plan: bound by position, skip those.
+        rest = _not_done(settings, itertools.islice(cursor, max(0, plan["planned"] - position)))
+        source: Iterator[Candidate] = itertools.chain(pending, rest)
+    else:
+        source = itertools.islice(itertools.chain(pending, cursor), remaining)
     return _delete(client, settings, cutoff, plan, ledger, source, leg, recheck, cursor)
 
 
@@ -774,7 +900,18 @@ def _plan_store_of(settings: PurgeSettings, plan: Mapping[str, Any]) -> PlanStor
     """The store holding the run's plan (the same one its first leg wrote or applied)."""
     for store in (settings.apply_plan, settings.plan_store):
         if store is not None and store.location == plan["plan_location"]:
-            if store.read_header().get("plan_id") != plan.get("plan_id"):
+            try:
+                header = store.read_header()
+            except PlanMissingError:
+                raise PostHogConfigError(
+                    f"the run's plan was written at {store.location} by an earlier leg, and it "
+                    "is not readable here: that leg may have run on another host, whose disk "
+                    "this worker cannot read. Nothing more was deleted. Keep plans (plan_path, "
+                    "deletion_record_path, archive_path) where every worker reads them: object "
+                    "storage such as s3://bucket/posthog, or a mount every worker shares "
+                    "(declared with shared_storage=True)"
+                ) from None
+            if header.get("plan_id") != plan.get("plan_id"):
                 raise PostHogConfigError(
                     f"the plan at {store.location} is not the one this run started with (it "
                     "was written again since): nothing more was deleted; rerun the task"
@@ -839,7 +976,7 @@ def _delete(
     window_start = purge_query(settings, cutoff).date_from
     progress = Progress(plan["planned"], ledger.settled)
     while True:
-        group, listing_wait = _next_group(source)
+        group, listing_wait = _next_group(source, settings.group_size)
         if group:
             resume_from = group[-1][1]
             ids, decided = recheck.split(client, group, ledger)
@@ -874,7 +1011,7 @@ def _delete(
             return JobOutcome(
                 {"paused": True}, wait, state, settled=ledger.settled, planned=plan["planned"]
             )
-        if len(group) < GROUP_SIZE:
+        if len(group) < settings.group_size:
             break
     return JobOutcome(_final_manifest(plan, ledger, leg))
 
@@ -889,13 +1026,15 @@ def _final_manifest(plan: dict[str, Any], ledger: DeletionLedger, leg: int) -> d
     }
 
 
-def _next_group(source: Iterator[Candidate]) -> tuple[list[Candidate], float | None]:
-    """Up to GROUP_SIZE candidates, and the wait when listing more had to stop for the budget."""
+def _next_group(
+    source: Iterator[Candidate], size: int = GROUP_SIZE
+) -> tuple[list[Candidate], float | None]:
+    """Up to ``size`` candidates, and the wait when listing more had to stop for the budget."""
     group: list[Candidate] = []
     try:
         for candidate in source:
             group.append(candidate)
-            if len(group) >= GROUP_SIZE:
+            if len(group) >= size:
                 break
     except PostHogBudgetWait as wait:
         return group, wait.wait_seconds

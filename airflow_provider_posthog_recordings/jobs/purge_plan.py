@@ -65,6 +65,10 @@ class PlanStore(Protocol):
         """The candidates, oldest first, from the ``start``-th on."""
 
 
+class PlanMissingError(PostHogConfigError):
+    """There is no plan where one was expected."""
+
+
 def new_plan_id() -> str:
     """A plan's id: the legs check they read the plan their run wrote."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -109,7 +113,7 @@ class FolderPlanStore:
             with (self.folder / PLAN_FILE).open("r") as handle:
                 header: dict[str, Any] = json.load(handle)
         except FileNotFoundError:
-            raise PostHogConfigError(
+            raise PlanMissingError(
                 f"no purge plan at {self.location} (expected {PLAN_FILE} there: the folder a "
                 "report-only run's manifest names as plan_location)"
             ) from None
@@ -169,7 +173,7 @@ class MemoryPlanStore:
     def _document(self) -> dict[str, Any]:
         document = self.load()
         if not document:
-            raise PostHogConfigError(f"no purge plan at {self.location}")
+            raise PlanMissingError(f"no purge plan at {self.location}")
         return document
 
 

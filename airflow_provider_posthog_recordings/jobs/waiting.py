@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
 from airflow_provider_posthog_recordings.client import PostHogClient
@@ -77,3 +78,51 @@ class RecordingsCheck:
             if len(found) < self.max_ids:
                 found.append(recording.id)
         return CheckResult(matched >= self.min_count, found, matched)
+
+
+def describe_window(query: RecordingsQuery | Mapping[str, Any] | None) -> str:
+    """The window a check looks at, for a person reading the log.
+
+    ``window 2026-12-07 06:00 UTC to now``, ``window -1d to now``, or, without ``date_from``,
+    ``window: PostHog's default, the last 3 days``.
+
+    :param query: the check's query (a dict of API parameters or a query).
+    """
+    parsed = query if isinstance(query, RecordingsQuery) else RecordingsQuery.parse(query)
+    if parsed.date_from is None:
+        return "window: PostHog's default, the last 3 days"
+    end = "now" if parsed.date_to is None else _readable_date(parsed.date_to)
+    return f"window {_readable_date(parsed.date_from)} to {end}"
+
+
+def describe_deadline(end_time: float | None, now: float) -> str:
+    """When a wait gives up: ``gives up at 2026-12-08 18:00 UTC (in 11 h 45 min)``.
+
+    :param end_time: the deadline in seconds since the epoch, or None (no deadline).
+    :param now: the current time in seconds since the epoch.
+    """
+    if end_time is None:
+        return "no deadline"
+    at = datetime.fromtimestamp(end_time, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"gives up at {at} (in {describe_seconds(end_time - now)})"
+
+
+def describe_seconds(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h 20 min``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def _readable_date(value: Any) -> str:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

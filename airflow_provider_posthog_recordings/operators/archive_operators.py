@@ -1,4 +1,5 @@
-"""Archiving recordings to the team's own storage (see :mod:`..jobs.archive`).
+"""Archiving recordings to the team's own storage: the operator of
+:mod:`airflow_provider_posthog_recordings.jobs.archive`.
 
 Reading snapshots has its own budget per plan (free 12 requests a minute and 60 an hour), on
 top of the key's: archiving takes hours for a few hundred recordings on the free plan. With

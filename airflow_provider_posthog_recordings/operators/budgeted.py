@@ -2,7 +2,9 @@
 
 A leg ends when the job finishes, or when the key's budget would make the worker wait longer
 than ``max_wait_in_worker``: with ``deferrable=True`` the task then gives up its worker slot,
-waits in the triggerer (:class:`~..triggers.budget_wait_trigger.PostHogBudgetWaitTrigger`) and
+waits in the triggerer
+(:class:`~airflow_provider_posthog_recordings.triggers.budget_wait_trigger.PostHogBudgetWaitTrigger`)
+and
 resumes with the JSON state the job returned, in a new process.
 """
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow.configuration import conf
+
 from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.jobs import erasure, purge
@@ -28,6 +30,11 @@ from airflow_provider_posthog_recordings.operators.base import run_reference_tim
 from airflow_provider_posthog_recordings.operators.budgeted import (
     PostHogBudgetedOperator,
     object_storage_path,
+)
+from airflow_provider_posthog_recordings.operators.storage import (
+    check_shared_storage,
+    executors_of_task,
+    is_local_path,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +53,14 @@ class PostHogDeletionOperator(PostHogBudgetedOperator):
         cap).
     :param deletion_record_path: a folder (local, or object storage such as ``s3://bucket/x``
         through Airflow's ``ObjectStoragePath``) where every deleted id is written as JSON
-        lines, one part per group, under the run's id (templated; None: no record).
+        lines, write-ahead: each group's intent before its request, its outcome after, under
+        the run's id (templated; None: no record). A retried try reads it to settle what a
+        killed try left in flight and to report the run's totals.
+    :param shared_storage: (templated) declare that local paths given (``deletion_record_path``,
+        ``plan_path``, ``archive_path``) are on a mount every worker shares. Without it (or
+        the PostHog connection's extra ``{"shared_storage": true}``), a local path is refused
+        when the executor may run the task's legs and tries on other hosts (anything but
+        LocalExecutor, SequentialExecutor or DebugExecutor, including a list of executors).
 
     The budget arguments (``deferrable``, ``max_wait_in_worker``, ``manifest_ids``) are
     :class:`~.budgeted.PostHogBudgetedOperator`'s.
@@ -60,9 +74,11 @@ class PostHogDeletionOperator(PostHogBudgetedOperator):
         report_only: bool | str = False,
         max_deletions: int | str | None = 1000,
         deletion_record_path: str | None = None,
+        shared_storage: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.shared_storage = shared_storage
         # Not `dry_run`: that would shadow BaseOperator.dry_run(), which
         # `airflow tasks test --dry-run` calls.
         self.report_only = report_only
@@ -78,7 +94,44 @@ class PostHogDeletionOperator(PostHogBudgetedOperator):
             run_id=run_id,
             cutoff=cutoff,
             policy=policy,
+            task=task_key(context, self.task_id),
         )
+
+    def state_paths(self) -> dict[str, str | None]:
+        """The paths where this task keeps state its later legs and tries read."""
+        return {"deletion_record_path": self.deletion_record_path}
+
+    def check_state_paths(self) -> None:
+        """Refuse a local path when the executor can move legs and tries to other hosts
+        (before any request; see :mod:`.storage`)."""
+        paths = self.state_paths()
+        if not any(path and is_local_path(str(path)) for path in paths.values()):
+            return
+        shared = as_bool(self.shared_storage, "shared_storage") or self._shared_by_connection()
+        configured = conf.get("core", "executor", fallback="SequentialExecutor")
+        executors = executors_of_task(configured, getattr(self, "executor", None))
+        check_shared_storage(paths, executors=executors, shared=shared)
+
+    def _shared_by_connection(self) -> bool:
+        extra = self.hook.get_connection(self.posthog_conn_id).extra_dejson
+        return as_bool(extra.get("shared_storage", False), "shared_storage (connection extra)")
+
+
+def task_key(context: Context, task_id: str) -> str:
+    """The task's key within its run: ``<dag_id>/<task_id>`` (and ``/<map_index>``)."""
+    ti = context.get("ti")
+    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", None) or "dag"
+    key = f"{dag_id}/{getattr(ti, 'task_id', None) or task_id}"
+    map_index = getattr(ti, "map_index", -1)
+    if isinstance(map_index, int) and map_index >= 0:
+        key += f"/{map_index}"
+    return key
+
+
+def is_retry(context: Context) -> bool:
+    """Whether this is a later try of the task in its run (a retry, or a cleared task)."""
+    try_number = getattr(context.get("ti"), "try_number", 1)
+    return isinstance(try_number, int) and try_number > 1
 
 
 def _run_id(context: Context) -> str:
@@ -121,8 +174,13 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         before (before the plan's cutoff, not protected, not ongoing); the manifest's
         ``changed_since_plan`` counts what changed in between (templated; None: plan
         now; empty fails the task rather than planning afresh).
-        report_only, deletion_record_path, deferrable, max_wait_in_worker, manifest_ids,
-        posthog_conn_id: see :class:`PostHogDeletionOperator`.
+        report_only, deletion_record_path, shared_storage, deferrable, max_wait_in_worker,
+        manifest_ids, posthog_conn_id: see :class:`PostHogDeletionOperator`.
+
+    The plan is kept by DAG, task, run and map index, never by try: a retried try (a worker
+    that died fails its try) settles what the record shows in flight, then carries on the
+    first try's plan with its cutoff (``continue_run`` of
+    :func:`~airflow_provider_posthog_recordings.jobs.purge.run`).
 
     :return: A manifest: ``cutoff``, ``listed``, ``kept`` (by reason), ``candidates``,
         ``planned`` (this run), ``backlog``, ``deleted``, ``already_gone``, ``failed``,
@@ -132,7 +190,9 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         ``archive_failed``, ``archive_gone``, ``archived_ids``, ``archive_failed_ids``.
         ``report_only``, ``plan_location``, ``oldest_candidate``, ``newest_candidate``,
         ``protected_playlists``, ``changed_since_plan`` (``gone_already``, ``now_protected``,
-        ``now_ongoing``, ...).
+        ``now_ongoing``, ...). ``deleted``, ``already_gone`` and ``archived`` are the run's
+        totals over every try (from the record), ``failed`` this try's; ``this_try`` and
+        ``run_totals`` give both, ``run_totals_from`` where the totals were read.
     """
 
     template_fields: Sequence[str] = (
@@ -147,6 +207,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         "keep_shared",
         "query",
         "deletion_record_path",
+        "shared_storage",
         "max_wait_in_worker",
         "manifest_ids",
         "posthog_conn_id",
@@ -197,6 +258,7 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             manifest_ids=as_int(self.manifest_ids, "manifest_ids"),
         )
         settings.plan_store = self._plan_store(context)
+        settings.continue_run = is_retry(context)
         if self.apply_plan is not None:
             settings.apply_plan = self._plan_to_apply(context, str(self.apply_plan).strip())
         if not settings.report_only:  # the job sets the record's cutoff
@@ -212,11 +274,14 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
             root = f"{str(self.deletion_record_path).rstrip('/')}/{PLANS_FOLDER}"
         ti = context.get("ti")
         if root:
+            # Keyed by the run and the task, never by the try: a retry finds it.
+            dag_id, _, rest = task_key(context, self.task_id).partition("/")
+            task, _, map_index = rest.partition("/")
             name = safe_file_name(_run_id(context))
-            map_index = getattr(ti, "map_index", -1)
-            if isinstance(map_index, int) and map_index >= 0:
+            if map_index:
                 name += f"-map{map_index}"  # mapped tasks of one run: a plan each
-            return FolderPlanStore(object_storage_path(str(root)) / name)
+            folder = object_storage_path(str(root)) / safe_file_name(dag_id)
+            return FolderPlanStore(folder / safe_file_name(task) / name)
         if all(hasattr(ti, name) for name in ("task_id", "xcom_push", "xcom_pull")):
             return XComPlanStore(ti)
         return None
@@ -233,7 +298,16 @@ class PostHogPurgeRecordingsOperator(PostHogDeletionOperator):
         in_xcom = XComPlanStore.at(ti, location) if ti is not None else None
         return in_xcom or FolderPlanStore(object_storage_path(location))
 
+    def state_paths(self) -> dict[str, str | None]:
+        """The record, the plan and the archives."""
+        return {
+            "deletion_record_path": self.deletion_record_path,
+            "plan_path": self.plan_path,
+            "archive_path": self.archive_path,
+        }
+
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
+        self.check_state_paths()
         settings = self.settings(context)
         outcome = purge.run(self._client(), settings, state)
         if outcome.paused and outcome.state is not None:
@@ -274,8 +348,9 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
 
     :param recording_ids: ids to delete (templated).
     :param distinct_ids: delete every recording of these distinct ids (templated).
-        report_only, max_deletions, deletion_record_path, deferrable, max_wait_in_worker,
-        manifest_ids, posthog_conn_id: see :class:`PostHogDeletionOperator`.
+        report_only, max_deletions, deletion_record_path, shared_storage, deferrable,
+        max_wait_in_worker, manifest_ids, posthog_conn_id: see
+        :class:`PostHogDeletionOperator`.
 
     :return: A manifest: ``requested``, ``deleted``, ``already_gone``, ``failed``, ``remaining``
         (erasure only), ``deleted_ids`` (capped), ``legs`` and ``report_only``.
@@ -287,6 +362,7 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
         "report_only",
         "max_deletions",
         "deletion_record_path",
+        "shared_storage",
         "max_wait_in_worker",
         "manifest_ids",
         "posthog_conn_id",
@@ -319,6 +395,7 @@ class PostHogDeleteRecordingsOperator(PostHogDeletionOperator):
     def run_leg(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
         if self.recording_ids is None and self.distinct_ids is None:
             raise PostHogError("give recording_ids or distinct_ids")
+        self.check_state_paths()
         outcome = erasure.run(self._client(), self.settings(context), state)
         if outcome.paused and outcome.state is not None:
             self.defer_for_budget(outcome.wait_seconds or 0.0, outcome.state)

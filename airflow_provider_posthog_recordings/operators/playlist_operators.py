@@ -38,7 +38,8 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
     works with a personal API key. A ``collection`` holds hand-picked recordings (the newest
     ``max_recordings`` matches), but PostHog Cloud refuses personal API keys every change to a
     collection's items: the operator checks that first, without changing anything, and fails
-    with a message that names ``filters`` when the server refuses. See :mod:`..jobs.curation`.
+    with a message that names ``filters`` when the server refuses. See
+    :mod:`airflow_provider_posthog_recordings.jobs.curation`.
 
     :param name: the playlist's exact name (templated).
     :param query: the recordings that belong in it (templated; give ``date_from``).
@@ -103,7 +104,10 @@ class PostHogCuratePlaylistOperator(PostHogBaseOperator):
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=PLAYLIST_URL_KEY, value=summary["url"])
-        details = ", ".join(f"{k}={v}" for k, v in summary.items() if k != "url")
+        shown = {"url", "matching", "matching_at_least"}
+        details = ", ".join(f"{k}={v}" for k, v in summary.items() if k not in shown)
+        if summary["playlist_type"] == "filters":
+            details = f"{curation.describe_matching(summary)}; {details}"
         # The URL stands alone at the end of its line, so Airflow's log view links it.
         self.log.info("Playlist %r: %s; open it at %s", settings.name, details, summary["url"])
         return summary

@@ -164,7 +164,7 @@ class PostHogShareRecordingsOperator(PostHogBaseOperator):
         enabled = as_bool(self.enabled, "enabled")
         client = self.hook.get_client()
         if enabled:
-            existing = client.existing_recording_ids(ids)
+            existing = client.recordings.existing_recording_ids(ids)
             missing = [rid for rid in ids if rid not in existing]
             if missing:
                 raise PostHogRecordingsMissingError(

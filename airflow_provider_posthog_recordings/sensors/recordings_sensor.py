@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -24,7 +23,13 @@ from airflow_provider_posthog_recordings.client.query import (
 )
 from airflow_provider_posthog_recordings.hooks.posthog import PostHogHook
 from airflow_provider_posthog_recordings.jobs.arguments import as_bool, as_int
-from airflow_provider_posthog_recordings.jobs.waiting import RecordingsCheck
+from airflow_provider_posthog_recordings.jobs.waiting import (
+    RecordingsCheck,
+    describe_deadline,
+    describe_seconds,
+    describe_window,
+)
+from airflow_provider_posthog_recordings.operators.base import PostHogTaskMixin
 from airflow_provider_posthog_recordings.triggers.recordings_trigger import (
     PostHogRecordingsTrigger,
     timeout_message,
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
 DEFERRAL_TIMEOUT_GRACE = 60.0
 
 
-class PostHogRecordingsSensor(BaseSensorOperator):
+class PostHogRecordingsSensor(PostHogTaskMixin, BaseSensorOperator):
     """Wait until at least ``min_count`` recordings match a query.
 
     For example, new recordings with console errors since the data interval started::
@@ -98,11 +103,6 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         self.posthog_conn_id = posthog_conn_id
         self.deferrable = deferrable
 
-    @cached_property
-    def hook(self) -> PostHogHook:
-        """The hook of this task's connection (one per task; its client is built once)."""
-        return PostHogHook(posthog_conn_id=self.posthog_conn_id)
-
     def _check(self) -> RecordingsCheck:
         """The check of the rendered arguments (raises PostHogConfigError when invalid)."""
         query = RecordingsQuery.parse(self.query)
@@ -124,20 +124,21 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         except TRANSIENT_ERRORS as exc:
             self.log.warning("PostHog check failed (%s); trying again next poke", exc)
             return PokeReturnValue(is_done=False)
-        except PostHogError as exc:
-            self.log.error("PostHog: %s", exc)
-            raise
-        self.log.info("%s found (need %d)", result.describe(), check.min_count)
+        self.log.info(
+            "%s found (need %d) in the %s",
+            result.describe(),
+            check.min_count,
+            describe_window(check.query),
+        )
         return PokeReturnValue(is_done=result.done, xcom_value=result.ids)
 
     def execute(self, context: Context) -> Any:
-        """Poke (in the worker, or once and then in the triggerer); the client is closed after."""
-        try:
-            return self._wait(context)
-        finally:
-            hook = self.__dict__.pop("hook", None)
-            if hook is not None:
-                hook.close()
+        """Poke (in the worker, or once and then in the triggerer); the client is closed after.
+
+        A configuration refusal fails the task without retries (see
+        :meth:`~airflow_provider_posthog_recordings.operators.base.PostHogTaskMixin.call_job`).
+        """
+        return self.call_job(self._wait, context)
 
     def _wait(self, context: Context) -> Any:
         timeout = self.timeout
@@ -158,6 +159,13 @@ class PostHogRecordingsSensor(BaseSensorOperator):
         if first.is_done:
             return first.xcom_value
         check = self._check()
+        self.log.info(
+            "Waiting in the triggerer for %d matching recordings (%s); %s; polling every %s",
+            check.min_count,
+            describe_window(check.query),
+            describe_deadline(end_time, time.time()),
+            describe_seconds(float(self.poke_interval)),
+        )
         self.defer(
             trigger=PostHogRecordingsTrigger(
                 posthog_conn_id=self.posthog_conn_id,

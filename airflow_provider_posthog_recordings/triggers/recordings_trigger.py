@@ -11,7 +11,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import TRANSIENT_ERRORS, PostHogError
-from airflow_provider_posthog_recordings.jobs.waiting import CheckResult, RecordingsCheck
+from airflow_provider_posthog_recordings.jobs.waiting import (
+    CheckResult,
+    RecordingsCheck,
+    describe_deadline,
+    describe_seconds,
+    describe_window,
+)
 
 
 class PostHogRecordingsTrigger(BaseTrigger):
@@ -123,10 +129,12 @@ class PostHogRecordingsTrigger(BaseTrigger):
                     )
                     return
                 self.log.info(
-                    "%s found, %d needed; next poll in %ss",
+                    "%s found, %d needed (%s); %s; next poll in %s",
                     result.describe(),
                     self.min_count,
-                    self.poll_interval,
+                    describe_window(self.query),
+                    describe_deadline(self.end_time, time.time()),
+                    describe_seconds(self.poll_interval),
                 )
             wait = self.poll_interval
             if self.end_time is not None:
@@ -148,15 +156,3 @@ def timeout_message(timeout: float | None, min_count: int, query: Any) -> str:
         after = f"after {describe_seconds(timeout)} (timeout={timeout:g} s)"
     noun = "recording" if min_count == 1 else "recordings"
     return f"timed out {after}: fewer than {min_count} {noun} matched the query {query}"
-
-
-def describe_seconds(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``3 h 20 min``."""
-    seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{seconds:g} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_posthog_recordings.testing.saved_filters import backend_query
-from airflow_provider_posthog_recordings.testing.schema_check import definitions
+from posthog_recordings_emulator.saved_filters import backend_query
+from posthog_recordings_emulator.schema_check import definitions
 
 __all__ = ["backend_query", "frontend_query", "normalize_value"]
 

@@ -1,7 +1,8 @@
 """The five problems PostHog's published schema showed in what the client sends (issue 18).
 
 Each test failed on the code before the fix: the client sent or wrote something PostHog's own
-schema (``testing/posthog_schema/``) refuses, or refused something PostHog's UI sends.
+schema (``emulator/posthog_recordings_emulator/posthog_schema/``) refuses, or refused something
+PostHog's UI sends.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from airflow_provider_posthog_recordings.client.errors import PostHogAPIError, PostHogConfigError
-from airflow_provider_posthog_recordings.client.query import RecordingsQuery
-from airflow_provider_posthog_recordings.jobs.curation import saved_search_filters
-from airflow_provider_posthog_recordings.testing.schema_check import (
+from posthog_recordings_emulator.schema_check import (
     check_saved_search,
     decode_list_query,
     definitions,
     validate,
 )
+
+from airflow_provider_posthog_recordings.client.errors import PostHogAPIError, PostHogConfigError
+from airflow_provider_posthog_recordings.client.query import RecordingsQuery
+from airflow_provider_posthog_recordings.jobs.curation import saved_search_filters
 
 
 def _problems(query: RecordingsQuery, profile: str) -> list[Any]:

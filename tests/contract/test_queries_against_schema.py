@@ -11,17 +11,17 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, get_args
 
 import pytest
-
-from airflow_provider_posthog_recordings.client.query import RecordingOrder, RecordingsQuery
-from airflow_provider_posthog_recordings.jobs import erasure, purge
-from airflow_provider_posthog_recordings.jobs.erasure import ErasureSettings
-from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.testing.schema_check import (
+from posthog_recordings_emulator.schema_check import (
     SCHEMA_PROFILES,
     decode_list_query,
     definitions,
     validate,
 )
+
+from airflow_provider_posthog_recordings.client.query import RecordingOrder, RecordingsQuery
+from airflow_provider_posthog_recordings.jobs import erasure, purge
+from airflow_provider_posthog_recordings.jobs.erasure import ErasureSettings
+from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -162,7 +162,7 @@ def test_purge_erasure_and_existence_listings(
     )
     purge.run(client, settings)
     erasure.run(client, ErasureSettings(distinct_ids=[someone], max_deletions=None))
-    client.existing_recording_ids(sorted(posthog.recording_ids())[:3] + ["gone"])
+    client.recordings.existing_recording_ids(sorted(posthog.recording_ids())[:3] + ["gone"])
     listings = _listings(posthog)
     assert len(listings) >= 4
     assert any("session_ids" in params for params in listings)  # the existence check

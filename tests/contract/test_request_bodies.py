@@ -1,9 +1,9 @@
 """Every JSON body the client sends uses only fields PostHog's views and serializers read.
 
-``request_bodies.json`` (``testing/posthog_schema/``) lists, per endpoint, the body fields
-PostHog reads (from ``session_recording_api.py`` @ 004ffdf6 and the playlist and sharing
-serializers). DRF ignores unknown fields silently, so a misnamed one would be lost without a
-word: this test catches it.
+``request_bodies.json`` (``emulator/posthog_recordings_emulator/posthog_schema/``) lists, per
+endpoint, the body fields PostHog reads (from ``session_recording_api.py`` @ 004ffdf6 and the
+playlist and sharing serializers). DRF ignores unknown fields silently, so a misnamed one would
+be lost without a word: this test catches it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from posthog_recordings_emulator.schema_check import SCHEMA_DIR
+
 from airflow_provider_posthog_recordings.jobs import curation
 from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
-from airflow_provider_posthog_recordings.testing.schema_check import SCHEMA_DIR
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 BODIES = json.loads((SCHEMA_DIR / "request_bodies.json").read_text(encoding="utf-8"))["bodies"]

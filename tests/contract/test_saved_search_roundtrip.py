@@ -15,6 +15,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator.schema_check import (
+    SCHEMA_PROFILES,
+    check_saved_search,
+    decode_list_query,
+    definitions,
+    validate,
+)
 
 from airflow_provider_posthog_recordings.client.query import RecordingsQuery
 from airflow_provider_posthog_recordings.client.query_filters import DURATION_KEYS
@@ -23,13 +30,6 @@ from airflow_provider_posthog_recordings.jobs.curation import (
     MATCH_ANY_DURATION,
     CurationSettings,
     saved_search_filters,
-)
-from airflow_provider_posthog_recordings.testing.schema_check import (
-    SCHEMA_PROFILES,
-    check_saved_search,
-    decode_list_query,
-    definitions,
-    validate,
 )
 
 from .posthog_conversions import backend_query, frontend_query, normalize_value
@@ -51,7 +51,6 @@ DEFAULTS = {
     "operand": "AND",
     "filter_test_accounts": False,
 }
-LISTS = ("properties", "events", "actions", "console_log_filters", "having_predicates")
 
 
 def _canonical(query: dict[str, Any]) -> dict[str, Any]:

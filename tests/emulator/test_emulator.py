@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
+from posthog_recordings_emulator import PostHogEmulator
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 RECORDING_FIELDS = """

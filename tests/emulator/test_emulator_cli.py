@@ -17,7 +17,7 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-MODULE = [sys.executable, "-m", "airflow_provider_posthog_recordings.testing"]
+MODULE = [sys.executable, "-m", "posthog_recordings_emulator"]
 
 
 def _wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 15) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "airflow_provider_posthog_recordings.testing",
+        "posthog_recordings_emulator",
         "--port",
         "0",
         "--recordings",

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import requests
 import urllib3
-
-from airflow_provider_posthog_recordings.testing import FAULT_KINDS, PostHogEmulator
+from posthog_recordings_emulator import FAULT_KINDS, PostHogEmulator
 
 LIST = "session_recordings/"
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
+from posthog_recordings_emulator import PostHogEmulator
 
 PLAYLISTS = "session_recording_playlists/"
 #: A saved search in the shape PostHog's UI writes (RecordingUniversalFilters).

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
+from posthog_recordings_emulator import PROFILES, PostHogEmulator
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 RECORDINGS = "session_recordings/"
@@ -398,7 +397,7 @@ def test_list_queries_are_checked_against_posthog_schema(start: Any) -> None:
 
 
 def test_hide_viewed_recordings_needs_a_newer_schema(start: Any) -> None:
-    newer, newer_api = start()
+    _, newer_api = start()
     assert (
         newer_api.get("session_recordings/", hide_viewed_recordings="any-user").status_code == 200
     )

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
+from posthog_recordings_emulator import PROFILES, PostHogEmulator
 
 
 def _get(server: PostHogEmulator, rid: str, **params: Any) -> requests.Response:

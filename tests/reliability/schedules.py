@@ -54,6 +54,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
+from posthog_recordings_emulator import PROFILES, PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import (
@@ -64,7 +65,6 @@ from airflow_provider_posthog_recordings.client.errors import (
 from airflow_provider_posthog_recordings.client.models import DeleteResult
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
 from tests.integration.conformance.helpers import HookedSession, SimClock
 
 #: The emulator's fixed "now" and the purge's reference time (data_interval_end).

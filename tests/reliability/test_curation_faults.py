@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import requests
+from posthog_recordings_emulator import PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
 from airflow_provider_posthog_recordings.jobs.curation import run as curate_playlist
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.reliability.schedules import (
     ALL_KINDS,
     CLIENT_TIMEOUT,

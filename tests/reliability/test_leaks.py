@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import redact
+from posthog_recordings_emulator import PostHogEmulator
 
 from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.hooks import posthog as hook_module
@@ -24,7 +25,6 @@ from airflow_provider_posthog_recordings.operators import (
 from airflow_provider_posthog_recordings.operators.playlist_operators import (
     PostHogCuratePlaylistOperator,
 )
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.reliability.schedules import ALL_KINDS, NOW, WATCHED_LOGGERS
 
 PROBE = "airflow_provider_posthog_recordings.leak_probe"

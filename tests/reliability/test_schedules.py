@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator import FAULT_KINDS
 
-from airflow_provider_posthog_recordings.testing import FAULT_KINDS
 from tests.reliability.schedules import (
     ALL_KINDS,
     OUT_OF_BAND_MOMENTS,

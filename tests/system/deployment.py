@@ -16,7 +16,7 @@ stored in the metadata database with ``airflow connections add``, so every compo
 (workers, triggerer) reads it from there; the pool is created with ``airflow pools set ...
 --include-deferred``.
 
-:class:`EmulatorProcess` runs ``python -m airflow_provider_posthog_recordings.testing`` with
+:class:`EmulatorProcess` runs ``python -m posthog_recordings_emulator`` with
 its admin routes, so a test can plant, delete and look from outside, and with the key's
 budget windows scaled down (``--window-scale``): the deployment's processes get the same
 scale through a ``sitecustomize`` module on their ``PYTHONPATH``, so the client's budget and
@@ -156,7 +156,7 @@ def start_process(
 
 @dataclass
 class EmulatorProcess:
-    """``python -m airflow_provider_posthog_recordings.testing`` with its admin routes."""
+    """``python -m posthog_recordings_emulator`` with its admin routes."""
 
     root: Path
     profile: str = "cloud"
@@ -171,7 +171,7 @@ class EmulatorProcess:
         command = [
             sys.executable,
             "-m",
-            "airflow_provider_posthog_recordings.testing",
+            "posthog_recordings_emulator",
             "--profile",
             self.profile,
             "--port",

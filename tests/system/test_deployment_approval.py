@@ -9,6 +9,7 @@ is shown, then answer *Approve*.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ def test_the_approval_dag_plans_waits_then_applies(
     assert shown["subject"] == f"Delete {len(candidates)} PostHog recordings?"
     assert f"**{len(candidates)}** recordings would be deleted" in shown["body"]
     assert location in shown["body"]
+    assert "{'" not in shown["body"]  # words, not Python reprs
+    assert re.search(r"about [\d,]+ requests at .*/hour: about", shown["body"]), shown["body"]
     assert shown["options"] == ["Approve", "Reject"]
     assert shown["response_received"] is False
     waiting = api.get(f"{base}/hitlDetails", timeout=30)
@@ -93,7 +96,12 @@ def test_the_approval_dag_plans_waits_then_applies(
     state = deployment.wait_for_run(APPROVAL_DAG_ID, run_id, timeout=240)
     states = deployment.task_states(APPROVAL_DAG_ID, run_id)
     assert state == "success", (states, deployment.task_log(APPROVAL_DAG_ID, run_id, "apply_plan"))
-    assert states == {"plan_purge": "success", "approve_purge": "success", "apply_plan": "success"}
+    assert states == {
+        "plan_purge": "success",
+        "summarize_plan": "success",
+        "approve_purge": "success",
+        "apply_plan": "success",
+    }
     deleted = posthog_process.deleted_ids() - deleted_before
     assert deleted == set(candidates)
     assert late["id"] in posthog_process.recordings()

@@ -165,11 +165,16 @@ def test_the_posthog_connection_form(screens: Screens, deployment: Deployment) -
     assert key.get_attribute("placeholder") == "phx_..."
     for hidden in ("Login", "Port", "Schema"):
         assert dialog.get_by_label(hidden, exact=True).count() == 0, f"{hidden} is shown"
+    # The port is shown for the Test button's sake (Airflow 3.3.2 answers Bad Request for a
+    # connection stored without one), and says so.
+    port = dialog.get_by_label("Port (443 for https; the Test button needs it)", exact=True)
+    assert port.count() == 1 and port.get_attribute("placeholder") == "443"
 
     conn_id = f"posthog_browser_{int(time.time())}"
     dialog.get_by_label("Connection ID").fill(conn_id)
     dialog.get_by_label("PostHog host").fill("https://eu.posthog.com")
     key.fill("phx_browser_test_key")
+    port.fill("443")
     save = dialog.get_by_role("button", name="Save")
     screens.shot("filled-without-project-id")
     assert save.is_disabled(), "Save is enabled without a project id"
@@ -216,12 +221,16 @@ def test_the_posthog_connection_form(screens: Screens, deployment: Deployment) -
     assert answer.ok, answer.text
     stored = answer.json()
     assert stored["conn_type"] == "posthog" and stored["host"] == "https://eu.posthog.com"
+    assert stored["port"] == 443
     assert json.loads(stored["extra"])["project_id"] == 4242, stored["extra"]
 
 
-def test_the_test_button_on_airflow_3_3_2(screens: Screens) -> None:
+def test_the_test_button_on_airflow_3_3_2(
+    screens: Screens, deployment: Deployment, posthog_process: EmulatorProcess
+) -> None:
     """README's note: on Airflow 3.3.2 the UI's Test button answers *Bad Request* for a
-    connection without a port (the UI sends ``port: 0``), before any hook runs."""
+    connection stored without a port (the UI sends ``port: 0``; apache/airflow#73298), before
+    any hook runs; with the port stored, as the form's Port label asks, it tests for real."""
     if AIRFLOW_VERSION != "3.3.2":
         pytest.skip(f"the note is about Airflow 3.3.2; this is {AIRFLOW_VERSION}: check it again")
     page = screens.page
@@ -231,6 +240,25 @@ def test_the_test_button_on_airflow_3_3_2(screens: Screens) -> None:
     page.get_by_text("Test Connection Failed").wait_for()
     screens.shot("test-button")
     assert page.get_by_text("Bad Request").count() >= 1
+
+    conn_id = f"posthog_port_{int(time.time())}"
+    body = {
+        "connection_id": conn_id,
+        "conn_type": "posthog",
+        "host": posthog_process.url,
+        "port": int(posthog_process.url.rsplit(":", 1)[1]),
+        "password": posthog_process.api_key,
+        "extra": json.dumps({"project_id": posthog_process.project_id}),
+    }
+    answer = api_session(deployment).post(
+        f"{deployment.api_url}/api/v2/connections", json=body, timeout=30
+    )
+    assert answer.ok, answer.text
+    screens.goto("/connections", "connections")
+    row = page.get_by_role("row").filter(has_text=conn_id)
+    row.get_by_role("button", name="Test Connection").click()
+    page.get_by_text("Test Connection Successful").wait_for()
+    screens.shot("test-button-with-port")
 
 
 # ---------------------------------------------------------------- the trigger forms
@@ -323,7 +351,11 @@ def test_the_approval_page_shows_the_plan_and_approve_applies_it(
     screens.goto(f"/dags/{APPROVAL_DAG_ID}/runs/{run_id}/tasks/approve_purge", "approval-task")
     page.get_by_role("link", name=re.compile(r"Required Action")).click()
     page.get_by_text(f"Delete {plan['candidates']} PostHog recordings?").wait_for()
-    assert page.get_by_text("xcom:plan_purge/purge_plan").count() >= 1
+    link = page.get_by_role("link", name="the XCom of plan_purge")
+    assert link.count() == 1
+    assert (link.get_attribute("href") or "").endswith("/tasks/plan_purge/xcom")
+    assert page.get_by_text(re.compile(r"about [\d,]+ requests at")).count() >= 1
+    assert page.get_by_text("{'").count() == 0  # no Python reprs
     screens.shot("required-action")
     page.get_by_role("button", name="Approve", exact=True).click()
     state = deployment.wait_for_run(APPROVAL_DAG_ID, run_id, timeout=180)

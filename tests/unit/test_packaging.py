@@ -96,3 +96,14 @@ def test_the_sdist_carries_what_the_readme_links_to() -> None:
         assert (ROOT / link).exists(), link
         first = Path(link).parts[0]
         assert first in manifest, f"{link} is not in MANIFEST.in"
+
+
+def test_the_runtime_wheel_declares_no_emulator_data_and_offers_it_as_an_extra() -> None:
+    section = r"^\[tool\.setuptools\.package-data\]\n(.*?)\n\n"
+    package_data = re.search(section, PYPROJECT, re.S | re.M)
+    assert package_data is not None
+    assert package_data.group(1) == 'airflow_provider_posthog_recordings = ["py.typed"]'
+    assert 'testing = ["posthog-recordings-emulator>=0.1.0"]' in PYPROJECT
+    assert not [path for path in PACKAGE.rglob("*") if path.suffix == ".json"]
+    emulator = (ROOT / "emulator" / "pyproject.toml").read_text()
+    assert re.search(r'^version = "0\.1\.0"$', emulator, flags=re.MULTILINE)

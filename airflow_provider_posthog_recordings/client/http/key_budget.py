@@ -33,7 +33,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -234,22 +234,14 @@ class KeyBudget:
         soon as the budget allowed; and how many waits longer than ``max_wait`` come on the
         way (for a deferrable task: each is a deferral, a new leg). Latency is not counted.
         """
+        return forecast_runs([(requests, (self,))], max_wait)
+
+    def _forecast_view(self) -> tuple[float, float, list[tuple[float, int, deque[float]]]]:
+        """Now, the pause's end and a copy of each window (for :func:`forecast_runs`)."""
         with self._lock:
             now = self._clock()
             windows = [(w.seconds, w.limit, deque(w.sent, maxlen=w.limit)) for w in self._windows]
-            paused_until = self._paused_until
-        at, pauses = now, 0
-        for _ in range(max(0, requests)):
-            slot = max(at, paused_until)
-            for seconds, limit, sent in windows:
-                if len(sent) >= limit:
-                    slot = max(slot, sent[0] + seconds + SAFETY_MARGIN_SECONDS)
-            if max_wait is not None and slot - at > max_wait:
-                pauses += 1
-            for _seconds, _limit, sent in windows:
-                sent.append(slot)
-            at = slot
-        return at - now, pauses
+            return now, self._paused_until, windows
 
     def recent_ages(self) -> list[float]:
         """How many seconds ago each request of the longest window went (oldest first).
@@ -289,6 +281,48 @@ class KeyBudget:
         if self.per_hour:
             parts.append(f"{self.per_hour}/hour")
         return " and ".join(parts) or "no client-side limit"
+
+
+def forecast_runs(
+    runs: Sequence[tuple[int, Sequence[KeyBudget]]], max_wait: float | None = None
+) -> tuple[float, int]:
+    """How long runs of requests take from now, each request counting against every budget
+    of its run (e.g. a snapshots request against the key's budget and the plan's snapshots
+    budget) and going as soon as all of them allow; and how many waits longer than
+    ``max_wait`` come on the way (each a deferral: a new leg). Latency is not counted.
+
+    :param runs: ``(count, budgets)`` in the order the requests go; the budgets share a clock.
+    :param max_wait: the longest wait slept through (None: none is a deferral).
+
+    :return: The seconds until the last request goes, and the number of long waits.
+    """
+    views: dict[int, tuple[float, list[tuple[float, int, deque[float]]]]] = {}
+    now: float | None = None
+    for _count, budgets in runs:
+        for budget in budgets:
+            if id(budget) not in views:
+                at, paused_until, windows = budget._forecast_view()
+                now = at if now is None else now
+                views[id(budget)] = (paused_until, windows)
+    if now is None:
+        return 0.0, 0
+    at, pauses = now, 0
+    for count, budgets in runs:
+        chosen = [views[id(budget)] for budget in budgets]
+        for _ in range(max(0, count)):
+            slot = at
+            for paused_until, windows in chosen:
+                slot = max(slot, paused_until)
+                for seconds, limit, sent in windows:
+                    if len(sent) >= limit:
+                        slot = max(slot, sent[0] + seconds + SAFETY_MARGIN_SECONDS)
+            if max_wait is not None and slot - at > max_wait:
+                pauses += 1
+            for _paused_until, windows in chosen:
+                for _seconds, _limit, sent in windows:
+                    sent.append(slot)
+            at = slot
+    return at - now, pauses
 
 
 _SHARED: dict[tuple[str, str, int | None, int | None], KeyBudget] = {}

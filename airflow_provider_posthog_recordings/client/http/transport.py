@@ -2,9 +2,10 @@
 
 :class:`Transport` sends a request, asks :func:`.retry_policy.decide` what to do with each
 attempt, waits as told (backoff, or as long as a 429 says), and turns every error answer into
-a :class:`~.errors.PostHogAPIError` in one place. It knows nothing of recordings or playlists:
-those are the resource modules' business (:mod:`.recordings_api`, :mod:`.sharing_api`,
-:mod:`.playlists_api`).
+a :class:`~airflow_provider_posthog_recordings.client.errors.PostHogAPIError` in one place. It
+knows nothing of recordings or playlists: those are the resource modules' business
+(``airflow_provider_posthog_recordings.client.resources``: ``recordings``, ``deletion``,
+``sharing``, ``playlists``, ``snapshots``, ``bulk``).
 """
 
 from __future__ import annotations

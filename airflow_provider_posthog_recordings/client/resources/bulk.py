@@ -118,9 +118,11 @@ class BulkActions:
         detail = answer.body.get("detail") if isinstance(answer.body, dict) else None
         if answer.status == 403 and detail and "scope" in str(detail).lower():
             raise self._transport.error(answer.status, "POST", path, answer.body)
-        log.warning(
-            "PostHog refused the bulk action %s (%s%s); using one request per recording from "
-            "now on",
+        # The expected path on PostHog Cloud (a personal API key may not call bulk actions)
+        # and on older servers: information, not a warning.
+        log.info(
+            "Bulk action %s not available to this key (%s%s): one request per recording, "
+            "as expected on PostHog Cloud",
             path,
             answer.status,
             f": {detail}" if detail else "",

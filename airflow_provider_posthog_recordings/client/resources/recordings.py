@@ -1,6 +1,8 @@
 """Reading and marking recordings: the list (streamed, page by page), one recording, views.
 
-A resource of :class:`~..posthog_client.PostHogClient`; deleting is in :mod:`.deletion`.
+A resource of
+:class:`~airflow_provider_posthog_recordings.client.posthog_client.PostHogClient`; deleting is in
+:mod:`airflow_provider_posthog_recordings.client.resources.deletion`.
 """
 
 from __future__ import annotations

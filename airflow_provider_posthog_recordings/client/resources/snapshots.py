@@ -85,6 +85,8 @@ class SnapshotDownload:
     :ivar lines: the JSON lines, block after block, exactly as served (lossless).
     :ivar refetched_blocks: blocks missing from a range answer and fetched again alone.
     :ivar requests: snapshots requests sent (listing included, retries not).
+    :ivar next_block: the first block not fetched yet: blocks before it are in ``lines``
+        (a whole range at a time; for an LTS file, 1 once it was fetched).
     """
 
     recording_id: str
@@ -92,6 +94,49 @@ class SnapshotDownload:
     lines: list[str] = field(default_factory=list)
     refetched_blocks: list[int] = field(default_factory=list)
     requests: int = 0
+    next_block: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Whether every listed block (or the LTS file) was fetched."""
+        if self.sources and self.sources[0].source == BLOB_V2_LTS:
+            return self.next_block >= 1
+        return self.next_block >= len(self.sources)
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything fetched so far (the lines included), to resume in another process."""
+        return {
+            "recording_id": self.recording_id,
+            "sources": [source.as_json() for source in self.sources],
+            "lines": list(self.lines),
+            "refetched_blocks": list(self.refetched_blocks),
+            "requests": self.requests,
+            "next_block": self.next_block,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SnapshotDownload:
+        """The download :meth:`to_json` described.
+
+        :raises ValueError: not such a description (the caller starts again).
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
+            raise ValueError("not a partial snapshots download")
+        rid = str(data["recording_id"])
+        sources = [parse_source(rid, item) for item in data["sources"]]
+        download = cls(
+            rid,
+            sources,
+            lines=[str(line) for line in data["lines"]],
+            refetched_blocks=[int(n) for n in data.get("refetched_blocks", [])],
+            requests=int(data.get("requests", 0)),
+            next_block=int(data["next_block"]),
+        )
+        if not sources or download.next_block < 0:
+            raise ValueError("a partial snapshots download without sources")
+        if download.next_block % MAX_BLOCKS_PER_REQUEST and not download.complete:
+            raise ValueError("a partial snapshots download cut inside a range")
+        return download
 
 
 def _epoch_ms(text: str) -> float:
@@ -249,23 +294,49 @@ class RecordingSnapshots:
         """Every line of a recording's snapshots, each listed block accounted for.
 
         Blocks are asked for 21 at a time; a block with no event in its window is asked for
-        again alone, and must then have some.
+        again alone, and must then have some. :meth:`start_download` and
+        :meth:`continue_download` do the same in two steps, for a caller that may have to
+        stop in between and carry on later.
 
         :raises PostHogSnapshotsError: empty sources, or a block still empty when fetched alone.
         :raises PostHogAPIError: 404, 410, 502 and the other error answers (typed).
         """
-        sources = self.snapshot_sources(recording_id)
-        download = SnapshotDownload(recording_id, sources, requests=1)
-        if sources[0].source == BLOB_V2_LTS:
-            download.lines = self.snapshot_lts_lines(recording_id, sources[0].blob_key)
-            download.requests += 1
-            if not download.lines:
-                raise PostHogSnapshotsError(recording_id, "the LTS file has no lines")
-            return download
-        for first in range(0, len(sources), MAX_BLOCKS_PER_REQUEST):
-            blocks = sources[first : first + MAX_BLOCKS_PER_REQUEST]
-            download.lines.extend(self._range_whole(download, first, blocks))
+        download = self.start_download(recording_id)
+        self.continue_download(download)
         return download
+
+    def start_download(self, recording_id: str) -> SnapshotDownload:
+        """List the recording's sources (one request): a download with no block fetched yet.
+
+        :raises PostHogSnapshotsError: empty or malformed sources.
+        """
+        sources = self.snapshot_sources(recording_id)
+        return SnapshotDownload(recording_id, sources, requests=1)
+
+    def continue_download(self, download: SnapshotDownload) -> None:
+        """Fetch the blocks ``download`` lacks, a range at a time, in place.
+
+        ``download`` is updated after each whole range (``lines``, ``next_block``,
+        ``requests``): when a request cannot go now
+        (:class:`~airflow_provider_posthog_recordings.client.errors.PostHogBudgetWait`), what
+        was fetched stays in it, and a later call
+        (in another process, from :meth:`SnapshotDownload.from_json`) fetches only the rest.
+        """
+        rid, sources = download.recording_id, download.sources
+        if sources[0].source == BLOB_V2_LTS:
+            if download.next_block < 1:
+                lines = self.snapshot_lts_lines(rid, sources[0].blob_key)
+                download.requests += 1
+                if not lines:
+                    raise PostHogSnapshotsError(rid, "the LTS file has no lines")
+                download.lines = lines
+                download.next_block = 1
+            return
+        for first in range(download.next_block, len(sources), MAX_BLOCKS_PER_REQUEST):
+            blocks = sources[first : first + MAX_BLOCKS_PER_REQUEST]
+            lines = self._range_whole(download, first, blocks)
+            download.lines.extend(lines)
+            download.next_block = first + len(blocks)
 
     def _range_whole(
         self, download: SnapshotDownload, first: int, blocks: list[SnapshotSource]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -42,6 +43,20 @@ def test_refused_bulk_falls_back_to_single_deletes_for_the_rest_of_the_run(
     singles = [r for r in server.requests if r.method == "DELETE"]
     assert len(singles) == 130
     assert server.recording_ids() == set()
+
+
+def test_a_refused_bulk_action_is_the_expected_path_logged_at_info(
+    emulator_factory: Any, client_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostHog Cloud refuses bulk actions to a personal API key: no yellow warning for it."""
+    server = emulator_factory(profile="cloud")  # bulk actions refused to a personal key
+    ids = server.seed_recordings(3, days=5)
+    with caplog.at_level(logging.INFO, logger="airflow_provider_posthog_recordings"):
+        client_for(server).delete_recordings(ids)
+    bulk = [r for r in caplog.records if "Bulk action" in r.getMessage()]
+    assert [r.levelno for r in bulk] == [logging.INFO]
+    assert "as expected on PostHog Cloud" in bulk[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_old_server_without_failed_ids(emulator_factory: Any, client_for: Any) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import requests
+from posthog_recordings_emulator import PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.http import key_budget
 from airflow_provider_posthog_recordings.client.http.key_budget import KeyBudget
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 MINUTE = 2.0  # PostHog's minute, scaled down
 PER_MINUTE = 20

@@ -18,7 +18,7 @@ def test_create_get_update_and_soft_delete_a_collection(posthog: Any, client: An
     assert client.get_playlist(created.short_id).name == "Support cases"
     renamed = client.update_playlist(created.short_id, name="Support")
     assert renamed.name == "Support"
-    client.delete_playlist(created.short_id)
+    client.playlists.delete_playlist(created.short_id)
     with pytest.raises(PostHogNotFoundError):
         client.get_playlist(created.short_id)
     assert [p.short_id for p in client.iter_playlists()] == []
@@ -34,7 +34,7 @@ def test_updating_a_filters_playlist_resends_its_filters(posthog: Any, client: A
     assert client.update_playlist(saved.short_id, pinned=True).pinned
     patch = [r for r in posthog.requests if r.method == "PATCH"][-1]
     assert patch.body["filters"] == filters
-    client.delete_playlist(saved.short_id)
+    client.playlists.delete_playlist(saved.short_id)
     assert posthog.playlists()[0]["deleted"] is True
 
 
@@ -87,7 +87,7 @@ def test_sharing_unsaved_then_enabled_then_revoked(posthog: Any, client: Any) ->
 def test_refresh_rotates_the_link(posthog: Any, client: Any) -> None:
     [rid] = posthog.seed_recordings(1, days=1)
     first = client.enable_sharing(rid)
-    rotated = client.refresh_sharing(rid)
+    rotated = client.sharing.refresh_sharing(rid)
     assert rotated.access_token != first.access_token and rotated.share_url
 
 
@@ -129,5 +129,5 @@ def test_item_changes_permission_is_learnt_without_a_change(
 ) -> None:
     for profile, allowed in (("cloud", False), ("permissive", True)):
         server = emulator_factory(profile=profile)
-        assert client_for(server).can_change_playlist_items() is allowed
+        assert client_for(server).playlists.can_change_playlist_items() is allowed
         assert server.playlists() == [] or all(p["is_synthetic"] for p in server.playlists())

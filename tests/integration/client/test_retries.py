@@ -88,7 +88,7 @@ def test_throttling_has_its_own_budget(posthog: Any, client_for: Any) -> None:
 def test_delete_whose_answer_was_lost_counts_as_done(posthog: Any, client: Any) -> None:
     [rid] = posthog.seed_recordings(1, days=1)
     posthog.inject("drop_after", method="DELETE")
-    result = client.delete_recording(rid)
+    result = client.deletion.delete_recording(rid)
     assert result.deleted == [rid]
     assert rid not in posthog.recording_ids()
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_posthog_recordings.client.errors import (
+    PostHogBudgetWait,
     PostHogGoneError,
     PostHogNotFoundError,
     PostHogServerError,
@@ -17,6 +18,7 @@ from airflow_provider_posthog_recordings.client.errors import (
 )
 from airflow_provider_posthog_recordings.client.resources.snapshots import (
     MAX_BLOCKS_PER_REQUEST,
+    SnapshotDownload,
     SnapshotSource,
     empty_blocks,
     lines_by_block,
@@ -103,13 +105,13 @@ def test_deleted_is_410_the_same_day_then_404(emulator_factory: Any, client_for:
     server = _cloud(emulator_factory)
     rid = _web_recording(server)
     client = client_for(server)
-    client.snapshot_sources(rid)  # PostHog caches the existence until midnight
+    client.snapshots.snapshot_sources(rid)  # PostHog caches the existence until midnight
     client.delete_recordings([rid])
     with pytest.raises(PostHogGoneError) as caught:
-        client.snapshot_sources(rid)
+        client.snapshots.snapshot_sources(rid)
     assert caught.value.status == 410 and "recording_deleted" in str(caught.value)
     with pytest.raises(PostHogNotFoundError):
-        client.snapshot_sources("01900000-0000-7000-8000-000000000000")
+        client.snapshots.snapshot_sources("01900000-0000-7000-8000-000000000000")
 
 
 def test_the_plan_budget_is_kept_on_top_of_the_keys(
@@ -132,16 +134,16 @@ def test_the_plan_budget_is_kept_on_top_of_the_keys(
         snapshot_requests_per_hour=60,
     )
     for rid in ids[:5]:
-        knows.snapshot_sources(rid)
+        knows.snapshots.snapshot_sources(rid)
     for rid in ids[:5]:
-        knows.snapshot_sources(rid)
+        knows.snapshots.snapshot_sources(rid)
     for rid in ids[:4]:
-        knows.snapshot_sources(rid)  # 14 requests: the 13th waits for the minute
+        knows.snapshots.snapshot_sources(rid)  # 14 requests: the 13th waits for the minute
     assert server.throttles == {} and knows.throttled_count == 0
     assert now[0] >= 60.0
     blind = client_for(server, sleep=sleep, clock=lambda: now[0])
     for rid in ids * 2:
-        blind.snapshot_sources(rid)
+        blind.snapshots.snapshot_sources(rid)
     assert blind.throttled_count > 0 and server.throttles["snapshots_minute"] > 0
 
 
@@ -186,3 +188,59 @@ def test_lines_are_read_as_utf8_without_guessing(emulator_factory: Any, client_f
         lines[index] = json.dumps([window, event], ensure_ascii=False)
     server.replace_snapshot_lines(rid, lines)
     assert client_for(server).download_snapshots(rid).lines == lines
+
+
+def test_a_download_cut_by_the_budget_carries_on_in_another_client(
+    emulator_factory: Any, client_for: Any
+) -> None:
+    """Free plan known to the client, which may not wait: the download stops between ranges;
+    a new client, from the JSON of what was fetched, asks only for the ranges left."""
+    now = [0.0]
+    server = _cloud(emulator_factory, snapshot_plan="free", monotonic=lambda: now[0])
+    rid = _web_recording(server, min_blocks=2 * MAX_BLOCKS_PER_REQUEST + 1)
+    blocks = server.snapshot_info(rid)["blocks"]
+    options: dict[str, Any] = {
+        "clock": lambda: now[0],
+        "max_budget_wait": 30.0,
+        "snapshot_requests_per_minute": 2,  # the listing and one range, then a wait
+        "snapshot_requests_per_hour": 60,
+    }
+    first = client_for(server, **options)
+    download = first.snapshots.start_download(rid)
+    with pytest.raises(PostHogBudgetWait):
+        first.snapshots.continue_download(download)
+    assert download.next_block == MAX_BLOCKS_PER_REQUEST and not download.complete
+    carried = json.loads(json.dumps(download.to_json()))
+    now[0] += 61.0
+    server.reset_requests()
+    again = SnapshotDownload.from_json(carried)
+    client_for(server, **options).snapshots.continue_download(again)
+    assert again.complete and again.lines == server.snapshot_lines(rid)
+    ranges = _block_requests(server)
+    assert [r["start_blob_key"] for r in ranges] == [
+        str(start) for start in range(MAX_BLOCKS_PER_REQUEST, blocks, MAX_BLOCKS_PER_REQUEST)
+    ]
+    assert again.requests == 1 + math.ceil(blocks / MAX_BLOCKS_PER_REQUEST)
+    assert server.request_count == len(ranges)  # no listing again
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update(lines="x"),
+        lambda d: d.update(next_block=5),  # inside a range
+        lambda d: d.update(sources=[]),
+        lambda d: d.pop("recording_id"),
+    ],
+)
+def test_a_partial_download_that_does_not_describe_one_is_refused(change: Any) -> None:
+    sources = [
+        {"source": "blob_v2", "blob_key": str(i), "start_timestamp": None, "end_timestamp": None}
+        for i in range(30)
+    ]
+    good = {"recording_id": "r", "sources": sources, "lines": ["[1,{}]"], "next_block": 21}
+    assert SnapshotDownload.from_json(dict(good)).next_block == 21
+    bad = json.loads(json.dumps(good))
+    change(bad)
+    with pytest.raises((ValueError, KeyError)):
+        SnapshotDownload.from_json(bad)

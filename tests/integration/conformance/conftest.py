@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator import PROFILES, PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
 from tests.integration.conformance.helpers import SimClock, cloud_emulator, sim_client
 
 

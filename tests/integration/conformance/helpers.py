@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
+from posthog_recordings_emulator import PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 
 #: The simulated "now" every scenario starts at (the data's clock and the purge's reference).
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)

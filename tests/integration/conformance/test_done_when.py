@@ -17,13 +17,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from posthog_recordings_emulator import PROFILES, PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import PostHogError
 from airflow_provider_posthog_recordings.jobs import purge
 from airflow_provider_posthog_recordings.jobs.deletion import DeletionRecord, read_deletion_record
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
 from tests.integration.conformance.helpers import (
     NEW_YORK,
     NOW,

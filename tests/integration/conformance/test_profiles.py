@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator import PROFILES, PostHogEmulator
 
 from airflow_provider_posthog_recordings.client import PostHogClient
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
@@ -22,7 +23,6 @@ from airflow_provider_posthog_recordings.jobs import curation, erasure, purge
 from airflow_provider_posthog_recordings.jobs.curation import CurationSettings
 from airflow_provider_posthog_recordings.jobs.erasure import ErasureSettings
 from airflow_provider_posthog_recordings.jobs.purge import PurgeSettings
-from airflow_provider_posthog_recordings.testing import PROFILES, PostHogEmulator
 from tests.integration.conformance.helpers import NEW_YORK, NOW, start_time
 
 Server = Callable[..., PostHogEmulator]

@@ -205,3 +205,19 @@ def test_a_lost_answer_to_the_create_is_looked_up_never_resent(
     assert len(creates) == 1  # never sent twice
     named = [p for p in cloud_conn.playlists() if p["name"] == "Lost" and not p.get("deleted")]
     assert len(named) == (1 if acted else 0)
+
+
+def test_more_matches_than_posthog_counts_are_reported_as_at_least(
+    cloud_conn: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PostHog counts one page (50) of a saved search and says there are more."""
+    cloud_conn.seed_recordings(150, days=6, seed=37, error_fraction=0.6)
+    matching = len(_with_errors(cloud_conn))
+    assert matching > 50
+    op = PostHogCuratePlaylistOperator(task_id="curate", name="Errors", query=ERRORS)
+    with caplog.at_level("INFO"):
+        summary = op.execute({})
+    assert summary["matching"] is None and summary["matching_at_least"] == 50
+    logged = caplog.text + capsys.readouterr().out
+    assert "at least 50 recordings match" in logged
+    assert "matching=50" not in logged

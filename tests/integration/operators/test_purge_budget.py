@@ -146,7 +146,9 @@ def test_the_deletion_record_lists_exactly_what_was_deleted(
 
     again = op.execute(context)  # the rerun deletes the 4 and adds them to the record
     lines = read_deletion_record(tmp_path / "record", context["run_id"])
-    assert again["deleted"] == 4
+    # This try deleted the 4; the run (both executions, one record) deleted them all.
+    assert again["this_try"]["deleted"] == 4
+    assert again["deleted"] == again["run_totals"]["deleted"] == len(server.deleted_ids)
     assert sorted(line["recording_id"] for line in lines) == sorted(server.deleted_ids)
 
 
@@ -208,8 +210,9 @@ def test_resume_without_state_fails_clearly(cloud_conn: Any) -> None:
 class _DagRun:
     """What Airflow 3 puts in a manual run's context: no data interval, a fixed run_after."""
 
-    def __init__(self, run_after: datetime) -> None:
+    def __init__(self, run_after: datetime, run_type: str = "manual") -> None:
         self.run_after = run_after
+        self.run_type = run_type
         self.data_interval_end = None
         self.logical_date = None
 
@@ -220,7 +223,27 @@ def test_a_manual_run_takes_its_reference_from_run_after() -> None:
     run_after = datetime(2026, 3, 4, 5, 6, tzinfo=timezone.utc)
     manual = {"data_interval_end": None, "logical_date": None, "dag_run": _DagRun(run_after)}
     assert run_reference_time(manual) == run_after
-    assert run_reference_time({"data_interval_end": START, "dag_run": _DagRun(run_after)}) == START
+    scheduled = _DagRun(run_after, run_type="scheduled")
+    assert run_reference_time({"data_interval_end": START, "dag_run": scheduled}) == START
+
+
+def test_a_manual_run_from_the_ui_is_taken_when_triggered_not_at_its_inferred_interval() -> None:
+    """Airflow 3's UI gives a manual run a logical date, so the last completed interval."""
+    from airflow_provider_posthog_recordings.operators.base import run_reference_time
+
+    triggered = datetime(2026, 12, 8, 9, 30, tzinfo=timezone.utc)
+    inferred_end = datetime(2026, 12, 8, 6, 0, tzinfo=timezone.utc)
+    from_the_ui = {
+        "data_interval_end": inferred_end,
+        "logical_date": triggered,
+        "dag_run": _DagRun(triggered),
+    }
+    assert run_reference_time(from_the_ui) == triggered
+    # Airflow 2.11: no run_after; a manual run's logical date is when it was triggered.
+    airflow2 = _DagRun(triggered)
+    del airflow2.run_after
+    manual2 = {"data_interval_end": inferred_end, "logical_date": triggered, "dag_run": airflow2}
+    assert run_reference_time(manual2) == triggered
 
 
 @pytest.mark.usefixtures("fast_windows")

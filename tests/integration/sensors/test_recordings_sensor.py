@@ -169,6 +169,42 @@ async def test_trigger_gives_up_at_its_deadline(posthog_conn: Any) -> None:
     assert posthog_conn.request_count == 2  # one poll, then a last one at the deadline
 
 
+@pytest.mark.asyncio
+async def test_the_trigger_log_names_its_window_and_deadline(
+    posthog_conn: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person reading the triggerer's log sees what is waited for, and until when."""
+    end_time = time.time() + 0.5
+    trigger = PostHogRecordingsTrigger(
+        "posthog_default",
+        {**ERRORS, "date_from": "2026-12-07T06:00:00Z"},
+        poll_interval=900,
+        end_time=end_time,
+    )
+    with caplog.at_level(logging.INFO):
+        await asyncio.wait_for(trigger.run().__anext__(), timeout=10)
+    deadline = datetime.fromtimestamp(end_time, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    logged = caplog.text + capsys.readouterr().out
+    line = next(line for line in logged.splitlines() if "needed" in line)
+    assert "0 matching recordings found, 1 needed" in line
+    assert "window 2026-12-07 06:00 UTC to now" in line
+    assert f"gives up at {deadline} (in " in line and "next poll in 15 min" in line
+
+
+def test_the_deferring_sensor_logs_its_window_and_deadline(
+    posthog_conn: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sensor = PostHogRecordingsSensor(
+        task_id="w", query=ERRORS, deferrable=True, poke_interval=900, timeout=12 * 3600
+    )
+    with caplog.at_level(logging.INFO), pytest.raises(TaskDeferred):
+        sensor.execute({})
+    logged = caplog.text + capsys.readouterr().out
+    assert "in the window -1d to now" in logged
+    assert "Waiting in the triggerer for 1 matching recordings (window -1d to now)" in logged
+    assert "(in 12 h)" in logged and "polling every 15 min" in logged
+
+
 def test_init_only_assigns_the_arguments() -> None:
     """Templates render after __init__: nothing is checked or converted there."""
     query = RecordingsQuery(date_from="-1d")

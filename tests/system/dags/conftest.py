@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
+from posthog_recordings_emulator import PostHogEmulator
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[3] / "example_dags"
 

@@ -8,11 +8,12 @@ import json
 import random
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator import PostHogEmulator
 
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.system.dags.conftest import EXAMPLE_DAGS, give_to_airflow
 
 EXPECTED_TASKS = {
@@ -38,7 +39,7 @@ try:  # Airflow 3.1+: the approval DAG exists; on Airflow 2 its file defines no 
 except ImportError:
     HAS_APPROVAL = False
 APPROVAL_DAG = "posthog_purge_with_approval"
-APPROVAL_TASKS = {"plan_purge", "approve_purge", "apply_plan"}
+APPROVAL_TASKS = {"plan_purge", "summarize_plan", "approve_purge", "apply_plan"}
 if HAS_APPROVAL:
     EXPECTED_TASKS[APPROVAL_DAG] = APPROVAL_TASKS
 #: The cron expression of each scheduled DAG (the erasure DAG is triggered by hand).
@@ -126,24 +127,88 @@ def test_params_can_be_triggered_with_their_defaults(dagbag: Any, dag_id: str) -
             assert "null" in params.get_param(name).schema.get("type", []), (dag_id, name)
 
 
-def test_triage_window_renders_with_and_without_a_data_interval(dagbag: Any) -> None:
-    """A manual run on Airflow 3 has no data interval: the window then ends at run_after."""
+#: One vocabulary across the example DAGs (README, "Example DAGs": the table of labels).
+LABELS = {
+    "older_than_days": "Older than (days)",
+    "report_only": "Report only",
+    "max_deletions": "Safety cap",
+    "max_deletions_per_run": "Deletions per run",
+    "deletion_record_path": "Deletion record folder",
+    "archive_path": "Archive folder",
+    "plan_path": "Plan folder",
+    "distinct_id": "Distinct ID",
+}
+
+
+def test_one_label_for_one_thing_across_the_dags_and_the_readme(dagbag: Any) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    seen = 0
+    for dag_id in EXPECTED_TASKS:
+        params = dagbag.dags[dag_id].params
+        for name in params:
+            if name in LABELS:
+                seen += 1
+                title = params.get_param(name).schema["title"]
+                assert title == LABELS[name], (dag_id, name, title)
+    assert seen >= 12
+    for name, label in LABELS.items():
+        assert f"| `{name}` | {label} |" in readme, name
+
+
+def test_triage_window_renders_for_manual_and_scheduled_runs(dagbag: Any) -> None:
+    """A manual run looks at the 24 h before it was triggered, whatever interval Airflow
+    inferred for it (the UI's runs have the last completed one); a scheduled run at its
+    data interval."""
     from types import SimpleNamespace
 
     dag = dagbag.dags["posthog_daily_triage"]
     template = dag.get_task("list_error_sessions").query["date_from"]
     env = dag.get_template_env()
     run_after = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    last_interval = datetime(2026, 3, 3, 6, tzinfo=timezone.utc)
     macros = SimpleNamespace(timedelta=timedelta)
-    manual = env.from_string(template).render(
-        dag_run=SimpleNamespace(run_after=run_after), macros=macros
+    cli = env.from_string(template).render(
+        dag_run=SimpleNamespace(run_after=run_after, run_type="manual"), macros=macros
     )
-    assert manual == str(run_after - timedelta(days=1))
-    start = datetime(2026, 3, 3, 6, tzinfo=timezone.utc)
+    assert cli == str(run_after - timedelta(days=1))
+    ui = env.from_string(template).render(
+        dag_run=SimpleNamespace(run_after=run_after, run_type="manual"),
+        logical_date=run_after,  # the UI's logical date: the click
+        data_interval_start=last_interval,
+        macros=macros,
+    )
+    assert ui == str(run_after - timedelta(days=1))
+    airflow2 = env.from_string(template).render(  # no run_after; the logical date
+        dag_run=SimpleNamespace(run_type="manual"),
+        logical_date=run_after,
+        data_interval_start=last_interval,
+        macros=macros,
+    )
+    assert airflow2 == str(run_after - timedelta(days=1))
     scheduled = env.from_string(template).render(
-        data_interval_start=start, dag_run=SimpleNamespace(), macros=macros
+        data_interval_start=last_interval,
+        dag_run=SimpleNamespace(run_after=run_after, run_type="scheduled"),
+        macros=macros,
     )
-    assert scheduled == str(start)
+    assert scheduled == str(last_interval)
+
+
+def test_triage_shares_and_marks_viewed_only_when_a_person_chose_it(dagbag: Any) -> None:
+    """Defaults (a scheduled run, the first run after unpausing) do nothing irreversible."""
+    from types import SimpleNamespace
+
+    dag = dagbag.dags["posthog_daily_triage"]
+    assert dag.params["share_publicly"] is False and dag.params["mark_viewed"] is False
+    env = dag.get_template_env()
+    ti = SimpleNamespace(xcom_pull=lambda task_ids: ["r1", "r2"])
+    for task_id, param in (
+        ("share_error_sessions", "share_publicly"),
+        ("mark_viewed", "mark_viewed"),
+    ):
+        template = dag.get_task(task_id).recording_ids
+        off = env.from_string(template).render(ti=ti, params={param: False})
+        on = env.from_string(template).render(ti=ti, params={param: True})
+        assert (off, on) == ("", "r1,r2"), task_id
 
 
 def test_retention_dag_params_default_to_a_capped_report_only(dagbag: Any) -> None:
@@ -299,6 +364,22 @@ def test_gdpr_erasure_dag_deletes_every_recording_of_the_person(
     assert emulator.recording_ids() == others
 
 
+@pytest.mark.dagrun
+def test_gdpr_erasure_of_a_distinct_id_without_recordings_fails_loudly(
+    dagbag: Any, posthog_for_dags: PostHogEmulator
+) -> None:
+    """A mistyped id finds nothing: the run fails, it does not pass as a done erasure."""
+    emulator = posthog_for_dags
+    emulator.add_recording(distinct_id="user-42", start_time=datetime.now(timezone.utc))
+
+    run = dagbag.dags["posthog_gdpr_erasure"].test(run_conf={"distinct_id": "user-24"})
+
+    assert str(run.state) == "failed", _task_states(run)
+    states = _task_states(run)
+    assert states["erase_recordings"] == "success" and states["report"] == "failed"
+    assert emulator.deleted_ids == set()
+
+
 def _purge_manifest(run: Any) -> dict[str, Any]:
     """The purge task's XCom (its manifest) of a finished DAG run."""
     from airflow.models.xcom import XComModel
@@ -423,14 +504,58 @@ def test_archive_then_purge_dag_deletes_only_what_it_archived(
 
 
 class _PlanTaskXCom:
-    """The ``ti`` a template sees, pulling the plan task's manifest."""
+    """The ``ti`` a template sees, pulling the plan task's manifest and its summary."""
 
-    def __init__(self, manifest: dict[str, Any]) -> None:
-        self.manifest = manifest
+    def __init__(self, manifest: dict[str, Any], summary: dict[str, str]) -> None:
+        self.values = {"plan_purge": manifest, "summarize_plan": summary}
 
     def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
-        assert (task_ids, key) == ("plan_purge", "return_value")
-        return self.manifest
+        assert key == "return_value"
+        return self.values[task_ids]
+
+
+def _approval_module() -> Any:
+    """The approval DAG's file as a module (its summary_of, outside Airflow)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[3] / "example_dags" / f"{APPROVAL_DAG}.py"
+    spec = importlib.util.spec_from_file_location("approval_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not HAS_APPROVAL, reason="human-in-the-loop operators need Airflow 3.1+")
+def test_the_approval_summary_reads_as_words_with_a_link_to_the_plan() -> None:
+    summary_of = _approval_module().summary_of
+    plan = {
+        "candidates": 845,
+        "cutoff": "2026-11-08T06:00:00+00:00",
+        "kept_total": 22,
+        "kept": {"protected_playlist": 20, "ongoing": 2},
+        "oldest_candidate": {"recording_id": "r-old", "start_time": "2026-01-02T03:04:05Z"},
+        "newest_candidate": None,
+        "protected_playlists": ["Legal hold"],
+        "max_deletions": 100000,
+        "exceeds_max_deletions": False,
+        "plan_location": "xcom:plan_purge/purge_plan",
+    }
+    words = summary_of(plan, 300, "manual__2026-12-08T01:00:00+00:00", "about 310 requests")
+    assert words["kept"] == "22 (2 ongoing, 20 protected playlist)"
+    assert words["cutoff"] == "2026-11-08 06:00 UTC"
+    assert words["oldest"] == "`r-old`, started 2026-01-02 03:04 UTC" and words["newest"] == "-"
+    assert words["cap"] == "100,000: within it"
+    assert words["this_run"] == "the oldest 300; the other 545 wait for a new plan"
+    assert words["plan_link"] == (
+        "[the XCom of plan_purge](/dags/posthog_purge_with_approval/runs/"
+        "manual__2026-12-08T01%3A00%3A00%2B00%3A00/tasks/plan_purge/xcom)"
+    )
+    everything = " ".join(words.values())
+    assert "{" not in everything and "True" not in everything and "False" not in everything
+    on_disk = summary_of({**plan, "plan_location": "s3://b/plans/x"}, None, "r", "e")
+    assert on_disk["plan_link"].startswith("`s3://b/plans/x`")
+    assert on_disk["this_run"] == "845 (all)"
 
 
 @pytest.mark.skipif(not HAS_APPROVAL, reason="human-in-the-loop operators need Airflow 3.1+")
@@ -441,7 +566,9 @@ def test_approval_dag_shows_the_plan_then_applies_it(
     reads (counts, oldest and newest, protected playlists, where the plan is), and the apply
     task deletes the plan's ids, not the recording that appeared during the review."""
     dag = dagbag.dags[APPROVAL_DAG]
-    assert [t.task_id for t in dag.get_task("approve_purge").upstream_list] == ["plan_purge"]
+    assert [t.task_id for t in dag.get_task("approve_purge").upstream_list] == ["summarize_plan"]
+    assert [t.task_id for t in dag.get_task("summarize_plan").upstream_list] == ["plan_purge"]
+    assert dag.get_task("apply_plan").max_deletions_per_run == "{{ params.max_deletions_per_run }}"
     assert [t.task_id for t in dag.get_task("apply_plan").upstream_list] == ["approve_purge"]
     assert {dag.get_task(t).pool for t in ("plan_purge", "apply_plan")} == {"posthog_api"}
     assert {name: dag.params[name] for name in ("keep_playlists", "plan_path")} == {
@@ -453,7 +580,12 @@ def test_approval_dag_shows_the_plan_then_applies_it(
         give_to_airflow(emulator, monkeypatch)
         emulator.seed_recordings(60, days=60, seed=21, end=now)
         emulator.create_playlist("Legal hold", pinned=True, recording_ids=[])
-        params = {"older_than_days": 30, "keep_playlists": None, "max_deletions": 1000}
+        params = {
+            "older_than_days": 30,
+            "keep_playlists": None,
+            "max_deletions": 1000,
+            "max_deletions_per_run": None,
+        }
         context: dict[str, Any] = {
             "params": {**params, "plan_path": str(tmp_path)},
             "run_id": "manual__approval",
@@ -464,7 +596,10 @@ def test_approval_dag_shows_the_plan_then_applies_it(
         plan_task.render_template_fields(context)
         manifest = plan_task.execute(context)
         assert emulator.deleted_ids == set() and manifest["candidates"] > 10
-        context["ti"] = _PlanTaskXCom(manifest)
+        summary = _approval_module().summary_of(
+            manifest, None, "manual__approval", "about 40 requests"
+        )
+        context["ti"] = _PlanTaskXCom(manifest, summary)
         approve = dag.get_task("approve_purge").prepare_for_execution()
         body = approve.render_template(approve.body, context)
         subject = approve.render_template(approve.subject, context)
@@ -474,9 +609,11 @@ def test_approval_dag_shows_the_plan_then_applies_it(
             manifest["newest_candidate"]["recording_id"],
             manifest["plan_location"],
             "Legal hold",
-            manifest["cutoff"],
+            summary["cutoff"],
+            "about 40 requests",
         ):
             assert shown in body
+        assert "{'" not in body  # no Python reprs
         newcomer = emulator.add_recording(start_time=now - timedelta(days=40))["id"]
         apply_task = dag.get_task("apply_plan").prepare_for_execution()
         apply_task.render_template_fields(context)

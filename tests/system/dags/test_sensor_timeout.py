@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 import pytest
+from posthog_recordings_emulator import PostHogEmulator
 
-from airflow_provider_posthog_recordings.testing import PostHogEmulator
 from tests.system.dags.conftest import EXAMPLE_DAGS
 
 

@@ -267,14 +267,26 @@ def test_key_fingerprint_differs_by_key() -> None:
         ("https://eu.posthog.com", None, None, "https://eu.posthog.com"),
         ("https://eu.posthog.com", "http", None, "https://eu.posthog.com"),
         ("http://127.0.0.1", None, 8010, "http://127.0.0.1:8010"),
-        ("http://127.0.0.1:8010", None, 9999, "http://127.0.0.1:8010"),
+        ("http://127.0.0.1:8010", None, 8010, "http://127.0.0.1:8010"),
         ("http://[::1]", None, 8010, "http://[::1]:8010"),
+        # The scheme's default port (the form's 443, for the Test button) adds nothing.
+        ("https://eu.posthog.com", None, 443, "https://eu.posthog.com"),
+        ("http://127.0.0.1", None, 80, "http://127.0.0.1"),
     ],
 )
 def test_connection_host(
     host: str | None, schema: str | None, port: int | None, expected: str
 ) -> None:
     assert connection_host(host, schema, port) == expected
+
+
+def test_a_port_that_differs_from_the_hosts_own_is_refused() -> None:
+    with pytest.raises(PostHogConfigError) as info:
+        connection_host("http://127.0.0.1:8010", None, 9999)
+    assert str(info.value) == (
+        "the connection's port 9999 differs from the port of host 'http://127.0.0.1:8010': "
+        "give the same port, or leave one of them empty"
+    )
 
 
 def test_connection_host_refuses_another_schema() -> None:

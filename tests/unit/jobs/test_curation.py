@@ -8,6 +8,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.client.errors import PostHogConfigError
 from airflow_provider_posthog_recordings.client.models import Recording
+from airflow_provider_posthog_recordings.jobs import curation
 from airflow_provider_posthog_recordings.jobs.arguments import as_optional_int
 from airflow_provider_posthog_recordings.jobs.curation import CurationPlan, plan_curation
 
@@ -98,3 +99,20 @@ def test_curation_accepts_iterators() -> None:
 def test_curation_negative_max_is_refused() -> None:
     with pytest.raises(PostHogConfigError, match="max_recordings must be 0 or more"):
         plan_curation([], ["a"], max_recordings=-1, remove_stale=False)
+
+
+def test_matching_count_is_exact_only_when_posthog_says_there_is_no_more() -> None:
+    assert curation.matching_count({"count": 12, "has_more": False}) == {"matching": 12}
+    assert curation.matching_count({"count": 50, "has_more": True}) == {
+        "matching": None,
+        "matching_at_least": 50,
+    }
+    assert curation.matching_count({}) == {"matching": None}
+    assert curation.matching_count({"count": None, "has_more": None}) == {"matching": None}
+
+
+def test_describe_matching_never_states_a_capped_count_as_exact() -> None:
+    assert curation.describe_matching({"matching": 12}) == "12 recordings match"
+    capped = {"matching": None, "matching_at_least": 50}
+    assert curation.describe_matching(capped) == "at least 50 recordings match"
+    assert "not counted" in curation.describe_matching({"matching": None})

@@ -88,18 +88,24 @@ def test_the_record_writes_one_part_per_group_and_reads_back_in_order(tmp_path: 
         folder=tmp_path, run_id="manual__2026-01-01T00:00:00+00:00", cutoff="C", policy={"p": 1}
     )
     record.write(result(deleted=["a", "b"], unattributed=["u"], unattributed_deleted=1))
-    record.write(result(already_gone=["g"]))  # nothing deleted: no part
+    record.write(result(already_gone=["g"], failed={"f": "500"}))  # settled: a part too
+    record.write(result(unsent=["n"]))  # nothing settled, no intent open: no part
     record.leg = 2
     record.write(result(deleted=["c"]))
     folder = tmp_path / "manual__2026-01-01T00_00_00+00_00"
-    assert len(list(folder.iterdir())) == 2
-    lines = read_deletion_record(tmp_path, record.run_id)
+    assert len(list(folder.iterdir())) == 3
+    deleted = read_deletion_record(tmp_path, record.run_id)
+    assert [line["recording_id"] for line in deleted] == ["a", "b", "u", "c"]
+    lines = read_deletion_record(tmp_path, record.run_id, every_outcome=True)
     assert [(line["recording_id"], line["outcome"]) for line in lines] == [
         ("a", "deleted"),
         ("b", "deleted"),
         ("u", "deleted_or_already_gone"),
+        ("g", "already_gone"),
+        ("f", "failed"),
         ("c", "deleted"),
     ]
+    assert lines[4]["reason"] == "500"
     assert {line["cutoff"] for line in lines} == {"C"}
     assert {line["run_id"] for line in lines} == {record.run_id}
     assert lines[0]["policy"] == {"p": 1}

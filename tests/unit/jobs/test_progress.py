@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.client.http.key_budget import KeyBudget
 from airflow_provider_posthog_recordings.jobs.deletion import JobOutcome
-from airflow_provider_posthog_recordings.jobs.progress import log_pause
+from airflow_provider_posthog_recordings.jobs.progress import estimate, log_pause
 
 
 class _Transport:
@@ -95,3 +95,41 @@ def test_line_without_a_budget_has_no_estimate(caplog: pytest.LogCaptureFixture)
         "Leg 4: 0 of 0 planned deletions done (100%); next leg in 1 s; about 0 requests left "
         "(no client-side budget: no estimate)"
     )
+
+
+class _ArchivingTransport(_Transport):
+    def __init__(self, budget: KeyBudget, snapshot_budget: KeyBudget) -> None:
+        super().__init__(budget)
+        self.snapshot_budget = snapshot_budget
+
+
+def test_line_of_a_purge_that_archives_counts_snapshots_requests(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """10 recordings left, 3 snapshots requests each so far (6 in 2 downloads), 12 a minute:
+    30 snapshots requests, so 2 more waits for the minute beyond the one this leg ends at."""
+    caplog.set_level(logging.INFO)
+    client = _Client(KeyBudget(240, clock=lambda: 0.0), 30.0)
+    snapshots = KeyBudget(12, clock=lambda: 0.0)
+    client.transport = _ArchivingTransport(client.transport.budget, snapshots)
+    for _ in range(12):
+        snapshots.acquire(lambda _s: None)  # this leg spent the minute
+    ledger = {"downloads": 2, "snapshot_requests": 6, "carried": []}
+    outcome = JobOutcome(
+        manifest={}, wait_seconds=60.0, state={"archive": ledger}, settled=2, planned=12
+    )
+    log_pause(client, outcome, 1)  # type: ignore[arg-type]
+    line = _line(caplog)
+    # 10 answers + 30 snapshots requests + 10 deletions; the waits come at snapshots
+    # requests 1, 13 and 25.
+    assert (
+        "about 50 requests left (30 for snapshots) at 240/minute, snapshots 12/minute: "
+        "3 more leg(s)" in line
+    ), line
+    found = estimate(client, 10, ledger)  # type: ignore[arg-type]
+    assert (found.requests, found.snapshot_requests, found.legs) == (50, 30, 3)
+    # Without the archive, only the deletions: the minute is not spent on the key.
+    assert estimate(client, 10, None).legs == 0  # type: ignore[arg-type]
+    # Recordings archived before the pause and not deleted cost one check, no snapshots.
+    carried = {**ledger, "carried": ["a", "b"]}
+    assert estimate(client, 10, carried).snapshot_requests == 24  # type: ignore[arg-type]

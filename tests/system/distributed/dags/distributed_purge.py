@@ -16,9 +16,9 @@ from airflow.providers.common.compat.sdk import DAG, Param
 
 from airflow_provider_posthog_recordings.operators import PostHogPurgeRecordingsOperator
 
-#: How a DAG declares that its local paths are a mount every worker shares (issue 25, item 1:
-#: an explicit argument of the operator). Empty until the operator has that argument.
-SHARED: dict[str, object] = {}
+#: How a DAG declares that its local paths are a mount every worker shares (without it, a
+#: local path is refused on the CeleryExecutor).
+SHARED: dict[str, object] = {"shared_storage": True}
 
 for dag_id, retries, declared in (
     ("distributed_purge", 0, SHARED),

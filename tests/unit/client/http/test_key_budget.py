@@ -637,3 +637,30 @@ def test_a_429_on_a_budget_of_two_spreads_them_over_the_minute() -> None:
     budget.throttled(30.0)
     # Two requests taken as sent at -30.5 and 0: the second leaves at 60.5.
     assert _slots_after(budget, fake, 3) == pytest.approx([30.0, SPAN, 30.0 + SPAN])
+
+
+def test_forecast_runs_waits_for_the_tightest_budget_of_each_request() -> None:
+    """Snapshots requests count against the key's budget and the plan's: 3 a minute on the
+    second makes the 4th snapshots request wait a minute, while key-only requests go."""
+    from airflow_provider_posthog_recordings.client.http.key_budget import (
+        SAFETY_MARGIN_SECONDS,
+        forecast_runs,
+    )
+
+    key = KeyBudget(100, clock=lambda: 0.0)
+    snapshots = KeyBudget(3, clock=lambda: 0.0)
+    seconds, pauses = forecast_runs([(5, (key,)), (3, (key, snapshots))], max_wait=30.0)
+    assert (seconds, pauses) == (0.0, 0)
+    seconds, pauses = forecast_runs([(4, (key, snapshots)), (2, (key,))], max_wait=30.0)
+    assert (seconds, pauses) == (60.0 + SAFETY_MARGIN_SECONDS, 1)
+    # 7 snapshots requests: waits at the 4th and the 7th.
+    seconds, pauses = forecast_runs([(7, (key, snapshots))], max_wait=30.0)
+    assert pauses == 2 and seconds == 2 * (60.0 + SAFETY_MARGIN_SECONDS)
+    assert forecast_runs([(7, (key, snapshots))], max_wait=None)[1] == 0
+    assert forecast_runs([], max_wait=30.0) == (0.0, 0)
+    # The budgets' own history counts; nothing is reserved by a forecast.
+    for _ in range(3):
+        snapshots.acquire(lambda _s: None)
+    assert forecast_runs([(1, (key, snapshots))], max_wait=30.0)[1] == 1
+    assert key.forecast(100, 30.0) == forecast_runs([(100, (key,))], 30.0)
+    assert len(snapshots.recent_ages()) == 3

@@ -12,19 +12,6 @@ from .timeutil import coerce_datetime, to_iso
 
 ONGOING_WINDOW = timedelta(minutes=5)
 
-NUMERIC_FIELDS = (
-    "recording_duration",
-    "active_seconds",
-    "inactive_seconds",
-    "click_count",
-    "keypress_count",
-    "mouse_activity_count",
-    "console_log_count",
-    "console_warn_count",
-    "console_error_count",
-    "activity_score",
-)
-
 _DEFAULTS: dict[str, Any] = {
     "recording_duration": 300,
     "active_seconds": 200,

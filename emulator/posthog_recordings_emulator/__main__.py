@@ -1,7 +1,7 @@
 """Command line: serve a seeded PostHog emulator until SIGINT or SIGTERM.
 
-python -m airflow_provider_posthog_recordings.testing --port 8010 --recordings 500
-python -m airflow_provider_posthog_recordings.testing --profile self_hosted_legacy
+python -m posthog_recordings_emulator --port 8010 --recordings 500
+python -m posthog_recordings_emulator --profile self_hosted_legacy
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     profiles = "\n".join(f"  {p.name:<19} {p.summary}" for p in PROFILES.values())
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_posthog_recordings.testing",
+        prog="python -m posthog_recordings_emulator",
         description="Serve a seeded PostHog session-recordings API emulator. It serves project "
         "1 to the personal API key phx_emulator_test_key (every scope) unless told otherwise.",
         epilog=f"profiles (--profile, default {DEFAULT_PROFILE}):\n{profiles}\n\n"

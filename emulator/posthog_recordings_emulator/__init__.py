@@ -1,7 +1,7 @@
 """Testing helpers: a PostHog session-recordings API emulator (standard library only).
 
 Start one with ``PostHogEmulator().start()`` or ``with PostHogEmulator() as posthog:``,
-or from a shell with ``python -m airflow_provider_posthog_recordings.testing``.
+or from a shell with ``python -m posthog_recordings_emulator``.
 ``PROFILES`` names the servers it can pretend to be (``profile="cloud"`` by default).
 """
 
