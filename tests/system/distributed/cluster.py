@@ -28,7 +28,6 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,11 +331,6 @@ class CeleryDeployment(Deployment):
                 time.sleep(0.5)
         raise AssertionError("unreachable")
 
-    @contextlib.contextmanager
-    def database(self) -> Iterator[Any]:  # type: ignore[override]
-        raise NotImplementedError("use query(): the metadata database is Postgres")
-        yield  # pragma: no cover
-
     def _parsed_dags(self) -> set[str]:
         import psycopg2
 
@@ -346,16 +340,6 @@ class CeleryDeployment(Deployment):
         except psycopg2.Error:  # before the migration made the table
             return set()
         return {row["dag_id"] for row in rows}
-
-    def try_history(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
-        """Earlier tries of a task instance (Airflow 3's ``task_instance_history``)."""
-        return self.query(
-            "SELECT * FROM task_instance_history WHERE dag_id = ? AND run_id = ? AND task_id = ?"
-            " ORDER BY try_number",
-            dag_id,
-            run_id,
-            task_id,
-        )
 
     def stop(self) -> None:
         if self._db is not None:

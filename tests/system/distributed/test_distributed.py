@@ -330,7 +330,7 @@ def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
         emulator_deleted=len(deleted),
         recorded=len(recorded),
         recorded_distinct=len(set(recorded)),
-        manifest_deleted_this_try=manifest["deleted"],
+        this_try_deleted=(manifest.get("this_try") or manifest)["deleted"],
         run_totals_deleted=totals["deleted"],
         missing_from_record=len(deleted - set(recorded)),
     )
@@ -339,6 +339,8 @@ def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
     assert sorted(recorded) == sorted(deleted), "the record is not what the emulator deleted"
     assert totals["deleted"] + totals.get("already_gone", 0) == len(deleted)
     assert totals["deleted"] == len(set(recorded))
+    this_try = manifest.get("this_try") or {}
+    assert 0 < this_try.get("deleted", 0) < len(deleted), "the retry's own count, beside the run's"
 
 
 # ---------------------------------------------------------------- (d) two tasks on one key
