@@ -295,11 +295,17 @@ class CeleryDeployment(Deployment):
 
     def stop_worker(self, name: str, *, kill: bool = False) -> Process:
         """Stop a worker: SIGKILL of its whole process group with ``kill`` (the host dies
-        with the task it runs), else SIGTERM (Celery's warm shutdown) then SIGKILL."""
+        with the task it runs), else SIGTERM to the worker alone (Celery's warm shutdown: the
+        task it runs finishes first), then what is left of its group."""
         process = self.processes.pop(name)
         if kill:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.popen.wait(timeout=60)
         process.stop(grace=30)
         self.retired.append(process)
         return process

@@ -61,6 +61,13 @@ def sensor_run(cluster: CeleryDeployment) -> dict[str, Any]:
     return {"marker": marker, "run_id": run_id}
 
 
+def _sensor_parked(cluster: CeleryDeployment, sensor_run: dict[str, Any]) -> None:
+    """Wait until the sensor is deferred (in the triggerer), before a worker is stopped: a
+    worker stopped while the sensor starts on it fails the sensor."""
+    run_id = sensor_run["run_id"]
+    cluster.wait_for_task("distributed_sensor_wait", run_id, "wait", {"deferred"}, timeout=180)
+
+
 @pytest.mark.usefixtures("sensor_run")
 def test_the_workers_are_separate_hosts(cluster: CeleryDeployment) -> None:
     """Two Celery workers, each with its own hostname and a /tmp nobody else sees."""
@@ -181,7 +188,10 @@ def test_a_local_record_path_is_refused_on_celery_before_any_deletion(
 
 @pytest.mark.parametrize("storage", ["shared-folder", "xcom"])
 def test_legs_on_alternating_workers_with_shared_storage_count_exactly(
-    cluster: CeleryDeployment, tier_emulator: EmulatorProcess, storage: str
+    cluster: CeleryDeployment,
+    tier_emulator: EmulatorProcess,
+    storage: str,
+    sensor_run: dict[str, Any],
 ) -> None:
     """The plan and record in a folder both workers see (outside /tmp), or no path (the
     plan in the task's XCom, the manifest's ids the only record); only one worker runs at a
@@ -192,6 +202,7 @@ def test_legs_on_alternating_workers_with_shared_storage_count_exactly(
     population = _plant(tier_emulator, name, old=POPULATION, young=3)
     old = {rid for rid, age in population.items() if age == "old"}
     record = cluster.root / "shared" / "deletions" if storage == "shared-folder" else None
+    _sensor_parked(cluster, sensor_run)
     cluster.stop_worker("worker-b")
     started = time.monotonic()
     hosts: list[str] = []
@@ -271,7 +282,7 @@ def _next_deferral_or_end(
 
 
 def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
-    cluster: CeleryDeployment, tier_emulator: EmulatorProcess
+    cluster: CeleryDeployment, tier_emulator: EmulatorProcess, sensor_run: dict[str, Any]
 ) -> None:
     """The worker running the purge is SIGKILLed (its whole process group: the host dies)
     while a DELETE is in flight (the emulator holds the third one for 6 s, then deletes: the
@@ -285,6 +296,7 @@ def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
     old = {rid for rid, age in population.items() if age == "old"}
     record = cluster.root / "shared" / "deletions"
     key = tier_emulator.api_key
+    _sensor_parked(cluster, sensor_run)
 
     def deletes() -> list[dict[str, Any]]:
         return [
@@ -306,7 +318,7 @@ def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
     ti = _purge_ti(cluster, dag_id, run_id)
     assert ti is not None and ti["state"] == "running", ti
     victim = str(ti["hostname"])
-    killed_at = time.monotonic()
+    killed_at, killed_epoch = time.monotonic(), time.time()
     cluster.stop_worker(victim, kill=True)
     deleted_at_kill = len(_deleted_of(tier_emulator, population))
     cluster.start_worker(victim)
@@ -319,6 +331,16 @@ def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
     deleted = _deleted_of(tier_emulator, population)
     recorded = _recorded_deletions(record, run_id)
     totals = _run_totals(manifest)
+    # What the retry deleted, as the emulator saw it: DELETEs answered well after the kill
+    # (the one held in flight is answered 6 s after it; the retry starts after the timeout).
+    by_retry = {
+        rid
+        for r in tier_emulator.requests()
+        if r["method"] == "DELETE" and r["key"] == key and r["status"] < 300
+        if r["at"] > killed_epoch + HEARTBEAT_TIMEOUT / 2
+        for rid in population
+        if rid in r["path"]
+    }
     _figures(
         "worker SIGKILLed mid-leg",
         killed=victim,
@@ -331,6 +353,8 @@ def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
         recorded=len(recorded),
         recorded_distinct=len(set(recorded)),
         this_try_deleted=(manifest.get("this_try") or manifest)["deleted"],
+        deleted_by_the_retry_per_emulator=len(by_retry),
+        the_retrys_legs=manifest.get("legs"),
         run_totals_deleted=totals["deleted"],
         missing_from_record=len(deleted - set(recorded)),
     )
