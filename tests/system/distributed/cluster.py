@@ -299,6 +299,11 @@ class CeleryDeployment(Deployment):
         task it runs finishes first), then what is left of its group."""
         process = self.processes.pop(name)
         if kill:
+            # Every process of the "host": the task process runs in a session of its own,
+            # outside the worker's process group, but in its mount namespace.
+            for pid in [process.pid, *namespace_pids(process.pid)]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
         else:
@@ -353,6 +358,25 @@ class CeleryDeployment(Deployment):
                 self._db.close()
             self._db = None
         super().stop()
+
+
+def namespace_pids(pid: int) -> list[int]:
+    """Other processes in the mount namespace of ``pid`` (a worker's "host"), none when it
+    shares this process's namespace."""
+    try:
+        namespace = os.readlink(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return []
+    if namespace == os.readlink("/proc/self/ns/mnt"):
+        return []
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == pid:
+            continue
+        with contextlib.suppress(OSError):
+            if os.readlink(entry / "ns" / "mnt") == namespace:
+                found.append(int(entry.name))
+    return found
 
 
 def tier_root() -> Path:

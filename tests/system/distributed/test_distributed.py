@@ -23,7 +23,7 @@ import pytest
 
 from airflow_provider_posthog_recordings.jobs.deletion import read_deletion_record
 from tests.system.deployment import EmulatorProcess, wait_until
-from tests.system.distributed.cluster import CeleryDeployment
+from tests.system.distributed.cluster import CeleryDeployment, namespace_pids
 from tests.system.distributed.conftest import HEARTBEAT_TIMEOUT
 
 pytestmark = [pytest.mark.distributed, pytest.mark.system, pytest.mark.timeout(420)]
@@ -145,6 +145,15 @@ def _run_totals(manifest: dict[str, Any]) -> dict[str, Any]:
         if isinstance(part, dict) and "deleted" in part:
             return part
     return manifest
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def _purge_ti(cluster: CeleryDeployment, dag_id: str, run_id: str) -> dict[str, Any] | None:
@@ -319,8 +328,10 @@ def test_a_worker_killed_mid_leg_then_the_retry_completes_with_an_exact_record(
     assert ti is not None and ti["state"] == "running", ti
     victim = str(ti["hostname"])
     killed_at, killed_epoch = time.monotonic(), time.time()
+    host = namespace_pids(cluster.processes[victim].pid)
     cluster.stop_worker(victim, kill=True)
     deleted_at_kill = len(_deleted_of(tier_emulator, population))
+    wait_until(lambda: not [pid for pid in host if _running(pid)], 15, "the host's processes")
     cluster.start_worker(victim)
     state = cluster.wait_for_run(dag_id, run_id, timeout=300)
     finished = time.monotonic()
