@@ -45,7 +45,7 @@ PINS_AF2   = $(if $(CONSTRAINTS_AF2),-c $(CONSTRAINTS_AF2))
 # Run checks from outside the source tree, so that only the installed wheel can be imported.
 OUTSIDE   := $(shell mktemp -d -u /tmp/posthog-provider-check.XXXXXX)
 
-.PHONY: install browser lint typecheck docs test test-fast test-airflow3 test-airflow2 test-system \
+.PHONY: install browser distributed test-distributed lint typecheck docs test test-fast test-airflow3 test-airflow2 test-system \
 	check-wheel wheel sdist demo bench faults mutation clean test-latest constraints
 
 $(STAMP): pyproject.toml emulator/pyproject.toml $(CONSTRAINTS_AF3)
@@ -72,6 +72,34 @@ $(CHROMIUM):
 	@test -x $(CHROMIUM)
 
 browser: $(STAMP) $(CHROMIUM)
+
+# The distributed tier (tests/system/distributed, Airflow 3 only): Airflow's CeleryExecutor on
+# Debian's Postgres (the metadata database) and Redis (the broker), installed with apt when
+# missing, as root (CI); the Python side is the optional extra "distributed". Root is needed
+# to run it too (each Celery worker gets namespaces of its own: unshare, mount).
+DIST_STAMP := $(VENV)/.distributed-stamp
+$(DIST_STAMP): $(STAMP)
+	@missing=""; \
+		ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+		command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+		if [ -n "$$missing" ]; then \
+			if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+				apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+			else \
+				echo "The distributed tier needs:$$missing: sudo apt-get install -y$$missing" >&2; \
+				exit 1; \
+			fi; \
+		fi
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e ./emulator -e ".[dev,testing,distributed]" $(PINS_AF3)
+	@touch $(DIST_STAMP)
+
+distributed: $(DIST_STAMP)
+
+# Postgres, Redis, api-server, scheduler, dag-processor, triggerer and two Celery workers as
+# processes, started and stopped by the tests (about 5 minutes). Logs of a failed run are kept
+# in .distributed/.
+test-distributed: distributed
+	$(BIN)/python -m pytest -q -m distributed tests/system/distributed
 
 lint: install
 	$(BIN)/ruff check .
@@ -215,5 +243,5 @@ mutation: install
 	@$(BIN)/mutmut results --all true | $(BIN)/python scripts/mutation_score.py --min 90
 
 clean:
-	rm -rf mutants airflow_home .demo browser-artifacts .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist \
+	rm -rf mutants airflow_home .demo browser-artifacts .distributed .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist \
 		emulator/*.egg-info emulator/build docs/_build

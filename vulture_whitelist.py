@@ -56,6 +56,9 @@ _.airflow_db  # noqa: F821
 _.fast_windows  # noqa: F821
 _.far_timezone  # noqa: F821
 _.pytest_runtest_makereport  # noqa: F821
+_.pytest_collection_modifyitems  # noqa: F821
+# psycopg2: a connection's setting (tests/system/distributed)
+_.autocommit  # noqa: F821
 _.bind_field  # noqa: F821  # WTForms
 _.wait_dag  # noqa: F821
 _.timeout_dag  # noqa: F821

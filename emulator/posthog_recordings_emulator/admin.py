@@ -15,6 +15,9 @@ line), under ``/_emulator/``, without a key, neither recorded nor budgeted:
   create a collection out of band;
 * ``POST /_emulator/keys`` ``{"key": "phx_...", "scopes": null}``: another personal API key
   (every scope unless ``scopes``), with budgets of its own;
+* ``POST /_emulator/faults`` ``{"kind": "slow", "times": 1, "method": "POST",
+  "path_contains": "bulk_delete", "seconds": 4, "skip": 1}``: give the next matching requests
+  a fault (as :meth:`PostHogEmulator.inject`); answers the fault counters so far;
 * ``GET  /_emulator/requests``: every API request received (``method``, ``path``,
   ``status``, ``at`` in epoch seconds, the ``key`` it came with), e.g. to count 429s.
 """
@@ -71,6 +74,18 @@ def _key(emulator: PostHogEmulator, query: dict[str, str], body: Any) -> Any:
     return {"key": body["key"]}
 
 
+def _fault(emulator: PostHogEmulator, query: dict[str, str], body: Any) -> Any:
+    emulator.inject(
+        str(body["kind"]),
+        times=int(body.get("times", 1)),
+        method=body.get("method"),
+        path_contains=body.get("path_contains"),
+        seconds=float(body.get("seconds", 1.0)),
+        skip=int(body.get("skip", 0)),
+    )
+    return {"faults_injected": dict(emulator.faults_injected)}
+
+
 def _requests(emulator: PostHogEmulator, query: dict[str, str], body: Any) -> Any:
     return {
         "requests": [
@@ -94,6 +109,7 @@ ROUTES: dict[tuple[str, str], AdminRoute] = {
     ("POST", "/_emulator/delete"): _delete,
     ("POST", "/_emulator/playlists"): _playlist,
     ("POST", "/_emulator/keys"): _key,
+    ("POST", "/_emulator/faults"): _fault,
     ("GET", "/_emulator/requests"): _requests,
 }
 

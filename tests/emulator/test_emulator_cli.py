@@ -199,3 +199,25 @@ def test_cli_admin_routes_let_another_process_add_delete_and_look(tmp_path: Path
         assert all(r["path"].startswith("/api/") and r["at"] > 1e9 for r in seen)
     with _serve(tmp_path) as info:
         assert requests.get(f"{info['url']}/_emulator/recordings", timeout=10).status_code == 404
+
+
+def test_cli_admin_fault_route_gives_the_next_matching_requests_a_fault(tmp_path: Path) -> None:
+    """``POST /_emulator/faults``: another process makes the next matching request fail (or
+    slow) after ``skip`` matches, e.g. to stop a worker while its request is in flight."""
+    with _serve(tmp_path, "--recordings", "2", "--admin") as info:
+        admin = f"{info['url']}/_emulator"
+        url = f"{info['url']}/api/projects/1/session_recordings/"
+        headers = {"Authorization": f"Bearer {info['api_key']}"}
+        fault = {"kind": "503", "method": "GET", "path_contains": "session_recordings", "skip": 1}
+        answer = requests.post(f"{admin}/faults", json=fault, timeout=10)
+        assert answer.status_code == 200, answer.text
+        statuses = [requests.get(url, headers=headers, timeout=10).status_code for _ in range(3)]
+        assert statuses == [200, 503, 200]
+        slow = {"kind": "slow", "seconds": 1.5, "method": "GET"}
+        counters = requests.post(f"{admin}/faults", json=slow, timeout=10).json()
+        assert counters == {"faults_injected": {"503": 1}}
+        started = time.monotonic()
+        assert requests.get(url, headers=headers, timeout=10).status_code == 200
+        assert time.monotonic() - started >= 1.5
+        bad = requests.post(f"{admin}/faults", json={"times": 1}, timeout=10)
+        assert bad.status_code == 400 and "kind" in bad.json()["detail"]
