@@ -52,7 +52,7 @@ $(STAMP): pyproject.toml emulator/pyproject.toml $(CONSTRAINTS_AF3)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip $(PINS_AF3)
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e ./emulator -e ".[dev,testing]" $(PINS_AF3)
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e ./emulator -e ".[dev,testing,distributed]" $(PINS_AF3)
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -75,7 +75,8 @@ browser: $(STAMP) $(CHROMIUM)
 
 # The distributed tier (tests/system/distributed, Airflow 3 only): Airflow's CeleryExecutor on
 # Debian's Postgres (the metadata database) and Redis (the broker), installed with apt when
-# missing, as root (CI); the Python side is the optional extra "distributed". Root is needed
+# missing, as root (CI); the Python side is the optional extra "distributed" (in .venv with the
+# others, pinned by constraints/airflow3.txt). Root is needed
 # to run it too (each Celery worker gets namespaces of its own: unshare, mount).
 DIST_STAMP := $(VENV)/.distributed-stamp
 $(DIST_STAMP): $(STAMP)
@@ -90,7 +91,6 @@ $(DIST_STAMP): $(STAMP)
 				exit 1; \
 			fi; \
 		fi
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e ./emulator -e ".[dev,testing,distributed]" $(PINS_AF3)
 	@touch $(DIST_STAMP)
 
 distributed: $(DIST_STAMP)
@@ -182,8 +182,11 @@ test-system: install browser check-wheel
 
 # Airflow 3 and Airflow 2.11 side by side (both mostly wait on I/O: installs, the emulator,
 # Airflow's schedulers).
+# Then the distributed tier alone (two Celery workers, Postgres and Redis: it needs the
+# machine to itself more than the others do).
 test: lint typecheck docs
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-airflow3 test-airflow2
+	$(MAKE) --no-print-directory test-distributed
 
 # Without the whole-DAG runs and the system tier (the slowest tests), on Airflow 3 only.
 test-fast: lint typecheck
