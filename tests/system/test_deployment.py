@@ -49,9 +49,12 @@ def _utc(value: Any) -> datetime | None:
 
 
 def _reference(run: dict[str, Any]) -> datetime:
-    """What the provider takes a run's cutoff from: data_interval_end, else the logical
-    date, else (Airflow 3's manual runs) run_after."""
-    for column in ("data_interval_end", "logical_date", "execution_date", "run_after"):
+    """What the provider takes a run's cutoff from: a manual run's logical date (Airflow 2.11,
+    the UI's), else its run_after (Airflow 3's CLI runs), never its inferred interval; any
+    other run's data_interval_end, else its logical date."""
+    manual = ("logical_date", "execution_date", "run_after")
+    other = ("data_interval_end", "logical_date", "execution_date", "run_after")
+    for column in manual if run.get("run_type") == "manual" else other:
         value = _utc(run.get(column))
         if value is not None:
             return value
