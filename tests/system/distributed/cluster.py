@@ -218,7 +218,7 @@ class CeleryDeployment(Deployment):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if str(self.root.resolve()).startswith("/tmp"):
+        if under_tmp(self.root) and not self.root.resolve().is_relative_to(checkout()):
             raise ValueError(
                 f"{self.root} is under /tmp: each worker has a /tmp of its own; put the "
                 "deployment (home, DAGs, logs) where every worker sees it"
@@ -262,7 +262,7 @@ class CeleryDeployment(Deployment):
             return super()._start(component)
         name = component
         script = (
-            f'hostname {name} && mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$0" celery '
+            f'hostname {name} && {private_tmp(name)} && exec "$0" celery '
             f"worker --celery-hostname celery@{name} --concurrency {self.worker_concurrency} "
             "--skip-serve-logs --without-mingle --without-gossip"
         )
@@ -377,6 +377,41 @@ def namespace_pids(pid: int) -> list[int]:
             if os.readlink(entry / "ns" / "mnt") == namespace:
                 found.append(int(entry.name))
     return found
+
+
+def under_tmp(path: Path) -> bool:
+    """Whether ``path`` is in /tmp, which every worker has a private one of."""
+    return path.resolve().is_relative_to("/tmp")
+
+
+def checkout() -> Path:
+    """The repository's folder (its venv, its DAGs and, by default, the tier's folder)."""
+    from tests.system.deployment import REPO_ROOT
+
+    return Path(REPO_ROOT).resolve()
+
+
+#: Where a worker keeps the checkout while it mounts its private /tmp (see private_tmp).
+HOLD = Path("/run/posthog-distributed-hold")
+
+
+def private_tmp(name: str) -> str:
+    """The shell commands that give a worker a /tmp of its own (a tmpfs only it sees).
+
+    A checkout under /tmp (``git clone . /tmp/x``, as the developers' guide runs
+    ``make test``) would vanish under the tmpfs with the venv the worker runs from: it is
+    bind-mounted aside first, then back to the same path, so the worker sees the checkout
+    and nothing else of the machine's /tmp.
+    """
+    mount = "mount -t tmpfs -o mode=1777 tmpfs /tmp"
+    repo = checkout()
+    if not under_tmp(repo):
+        return mount
+    hold = HOLD / name
+    return (
+        f"mkdir -p {hold} && mount --bind {repo} {hold} && {mount} && mkdir -p {repo} && "
+        f"mount --bind {hold} {repo}"
+    )
 
 
 def tier_root() -> Path:
