@@ -45,6 +45,7 @@ with DAG(
         task_id="archive",
         posthog_conn_id="posthog_one_key",
         archive_path="{{ params.archive_path }}",
+        shared_storage=True,  # the tier's shared folder: every worker sees it
         query={"date_from": "-90d", "distinct_ids": ["{{ params.archived }}"]},
         deferrable=True,
         max_wait_in_worker=1.0,
