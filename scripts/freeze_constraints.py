@@ -60,6 +60,7 @@ def main(venv: str, output: str, what: str) -> None:
         capture_output=True,
         text=True,
     ).stdout
+    pinned = pins(frozen)
     today = datetime.now(timezone.utc).date().isoformat()
     header = [
         f"# Constraints for {what}.",
@@ -67,8 +68,8 @@ def main(venv: str, output: str, what: str) -> None:
         f"# Python {version}, {platform.system()} {platform.machine()}. Do not edit by hand:",
         "# README, 'Moving the pins forward', says how to regenerate it.",
     ]
-    Path(output).write_text("\n".join(header + pins(frozen)) + "\n")
-    print(f"wrote {output}: {len(pins(frozen))} pins")
+    Path(output).write_text("\n".join(header + pinned) + "\n")
+    print(f"wrote {output}: {len(pinned)} pins")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ many legs a deferrable task would run.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from airflow_provider_posthog_recordings.client import PostHogClient
+from airflow_provider_posthog_recordings.jobs.progress import estimate
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,14 @@ def deletion_estimate(
     :param max_wait: the longest wait a deferrable task sleeps through (the operators'
         ``max_wait_in_worker``, 30 s by default); each longer one is a new leg.
     """
-    requests = client.requests_to_delete(max(0, recordings))
-    budget = client.transport.budget
-    if not (budget.per_minute or budget.per_hour):
-        return DeletionEstimate(recordings, requests, None, 1, budget.describe())
-    seconds, pauses = budget.forecast(requests, max_wait)
-    return DeletionEstimate(recordings, requests, seconds, pauses + 1, budget.describe())
+    # The same forecast as a paused job's progress line (no archive: deletions only).
+    found = estimate(
+        client, max(0, recordings), max_wait=math.inf if max_wait is None else max_wait
+    )
+    budget = client.transport.budget.describe()
+    if found.legs is None:
+        return DeletionEstimate(recordings, found.requests, None, 1, budget)
+    return DeletionEstimate(recordings, found.requests, found.seconds, found.legs + 1, budget)
 
 
 def _duration(seconds: float) -> str:

@@ -106,6 +106,7 @@ def estimate(
     left: int,
     archive_state: Mapping[str, Any] | None = None,
     archive_only: bool = False,
+    max_wait: float | None = None,
 ) -> Estimate:
     """The requests, time and legs ``left`` more recordings take.
 
@@ -113,13 +114,16 @@ def estimate(
     :param left: recordings left to settle.
     :param archive_state: the run's archive ledger state (None: no archive).
     :param archive_only: the archive job (no deletions).
+    :param max_wait: the longest wait a leg sleeps through (None: the client's
+        ``max_budget_wait``); each longer one is a new leg.
     """
     runs, snapshot_total = _runs(client, left, archive_state, archive_only)
     requests = sum(count for count, _ in runs)
     budgets = [client.transport.budget, getattr(client.transport, "snapshot_budget", None)]
     if not any(b is not None and (b.per_minute or b.per_hour) for b in budgets):
         return Estimate(requests, snapshot_total, 0.0, None)
-    seconds, pauses = forecast_runs(runs, client.max_budget_wait)
+    longest = client.max_budget_wait if max_wait is None else max_wait
+    seconds, pauses = forecast_runs(runs, longest)
     return Estimate(requests, snapshot_total, seconds, pauses)
 
 
